@@ -1,0 +1,32 @@
+"""Sign-in by email address and password; the case of the email does not matter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+
+class EmailBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
+        email = (kwargs.get("email") or username or "").strip()
+        if not email or password is None:
+            return None
+        User = get_user_model()
+        user = User._default_manager.filter(email__iexact=email).order_by("pk").first()
+        if user is None:
+            # Spend the time a real check would take, so timing does not reveal accounts.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,46 @@
+"""System checks for configuration mistakes Django can see before the first customer does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.compatibility)
+def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    problems: list[Error | Warning] = []
+    if not settings.FLG_BASE_URL:
+        problems.append(
+            Warning(
+                "FLG_DOMAIN is not set, so customers cannot book.",
+                hint="Set FLG_DOMAIN to your FLG 360 domain, or FLG_SANDBOX=1 for local use.",
+                id="appointments.W001",
+            )
+        )
+    if not settings.FLG_API_KEY:
+        problems.append(
+            Warning(
+                "FLG_API_KEY (or FLG_API_KEY_FILE) is not set, so customers cannot book.",
+                hint="Use an FLG 360 access key with 'Allow access to Appointments' ticked.",
+                id="appointments.W002",
+            )
+        )
+    if not settings.FLG_BOOKING_HOSTS:
+        problems.append(
+            Error(
+                "FLG_BOOKING_HOSTS is empty, so no booking screen could ever be shown.",
+                hint="Set it to the host of FLG's publicUrl, e.g. platform.getflg.com.",
+                id="appointments.E001",
+            )
+        )
+    if settings.FLG_SANDBOX and not settings.DEBUG:
+        problems.append(
+            Warning(
+                "FLG_SANDBOX is on with DEBUG off: the fake FLG 360 is mounted at /sandbox/.",
+                hint="Turn FLG_SANDBOX off in production.",
+                id="appointments.W003",
+            )
+        )
+    return problems

@@ -1,0 +1,133 @@
+"""The demo data of `manage.py seed_demo`: the same lead ids, groups and type ids on both sides."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from appointments.models import AppointmentType, Customer, LeadGroup
+from flg_sandbox import models as sandbox
+
+CUSTOMER_EMAIL = "customer@example.com"
+CUSTOMER_PASSWORD = "bookings-demo"  # noqa: S105  (published demo sign-in)
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-demo"  # noqa: S105  (published demo sign-in)
+NO_APPOINTMENTS_KEY = "sandbox-no-appointments-key"
+
+GROUPS = [(101, "Homeowners"), (102, "Landlords")]
+
+
+@dataclass(frozen=True)
+class DemoType:
+    flg_id: uuid.UUID
+    name: str
+    description: str
+    lead_group: int | None
+    is_active: bool = True
+
+
+TYPES = [
+    DemoType(
+        uuid.UUID("39594a1c-72db-4990-a63f-8d5139a5e4e1"),
+        "Initial consultation",
+        "A 30-minute call to talk through what you need. Open to everyone.",
+        None,
+    ),
+    DemoType(
+        uuid.UUID("4da80d92-e6fb-432e-a631-aea2b1e97a05"),
+        "Home survey",
+        "A surveyor visits your home. Allow about an hour.",
+        101,
+    ),
+    DemoType(
+        uuid.UUID("8f1b7c2e-5d43-4a8e-9b61-0c2d3e4f5a6b"),
+        "Annual boiler service",
+        "An engineer services your boiler and issues the safety record.",
+        101,
+    ),
+    DemoType(
+        uuid.UUID("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"),
+        "Portfolio review",
+        "A review of your rental properties with an adviser.",
+        102,
+    ),
+    DemoType(
+        uuid.UUID("c0ffee00-1234-4abc-8def-0123456789ab"),
+        "Winter check (no longer offered)",
+        "Retired last season; kept to show an inactive type.",
+        None,
+        is_active=False,
+    ),
+]
+
+# (email, password, first, last, lead id, group)
+CUSTOMERS = [
+    (CUSTOMER_EMAIL, CUSTOMER_PASSWORD, "Casey", "Customer", "108123759", 101),
+    ("landlord@example.com", CUSTOMER_PASSWORD, "Lee", "Landlord", "108123760", 102),
+]
+
+
+@transaction.atomic
+def seed_demo(*, flg_api_key: str) -> None:
+    """Create or update the demo data; running it twice changes nothing."""
+    User = get_user_model()
+    groups = {}
+    for flg_id, name in GROUPS:
+        groups[flg_id], _ = LeadGroup.objects.update_or_create(
+            flg_id=flg_id, defaults={"name": name}
+        )
+    for order, t in enumerate(TYPES):
+        AppointmentType.objects.update_or_create(
+            flg_id=t.flg_id,
+            defaults={
+                "name": t.name,
+                "description": t.description,
+                "lead_group": groups.get(t.lead_group) if t.lead_group else None,
+                "is_active": t.is_active,
+                "sort_order": order * 10,
+            },
+        )
+    for email, password, first, last, lead_id, group in CUSTOMERS:
+        user = User._default_manager.filter(email__iexact=email).first() or User(
+            username=email
+        )
+        user.email, user.first_name, user.last_name = email, first, last
+        user.set_password(password)
+        user.save()
+        Customer.objects.update_or_create(
+            user=user, defaults={"lead_id": lead_id, "lead_group": groups[group]}
+        )
+
+    admin = User._default_manager.filter(email__iexact=ADMIN_EMAIL).first() or User(
+        username=ADMIN_EMAIL
+    )
+    admin.email = ADMIN_EMAIL
+    admin.is_staff = admin.is_superuser = True
+    admin.set_password(ADMIN_PASSWORD)
+    admin.save()
+
+    # The sandbox plays FLG 360 with the very same ids.
+    for t in TYPES:
+        sandbox.AppointmentType.objects.update_or_create(
+            id=t.flg_id, defaults={"name": t.name, "lead_group_id": t.lead_group}
+        )
+    for _email, _pw, first, last, lead_id, group in CUSTOMERS:
+        sandbox.Lead.objects.update_or_create(
+            lead_id=lead_id, defaults={"lead_group_id": group, "name": f"{first} {last}"}
+        )
+    if flg_api_key:
+        sandbox.AccessKey.objects.update_or_create(
+            key=flg_api_key,
+            defaults={"name": "Portal key (Appointments allowed)", "allow_appointments": True},
+        )
+    sandbox.AccessKey.objects.update_or_create(
+        key=NO_APPOINTMENTS_KEY,
+        defaults={"name": "Key without Appointments", "allow_appointments": False},
+    )
+    sandbox.Fault.objects.get_or_create(pk=1)
+
+

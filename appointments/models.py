@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+lead_id_validator = RegexValidator(
+    r"^[0-9]+\Z",
+    "A lead id is digits only, as FLG 360 shows it on the lead (for example 108123759).",
+)
+
+
+class LeadGroup(models.Model):
+    flg_id = models.PositiveIntegerField(
+        "FLG lead group id",
+        unique=True,
+        help_text="The number of the lead group in FLG 360 (Settings > Lead Groups).",
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.flg_id})"
+
+
+class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
+    def bookable_by(self, customer: Customer) -> AppointmentTypeQuerySet:
+        """Active types for all lead groups or for the customer's own group."""
+        groups = models.Q(lead_group__isnull=True)
+        if customer.lead_group_id is not None:
+            groups |= models.Q(lead_group_id=customer.lead_group_id)
+        return self.filter(groups, is_active=True)
+
+
+class AppointmentType(models.Model):
+    flg_id = models.UUIDField(
+        "FLG appointment type id",
+        unique=True,
+        help_text=(
+            "The appointment type's id in FLG 360, a UUID such as "
+            "39594a1c-72db-4990-a63f-8d5139a5e4e1. In FLG 360 go to Settings > Appointments, "
+            "select the appointment type, click the options icon (three dots) in the top right "
+            "corner and choose Properties."
+        ),
+    )
+    name = models.CharField(max_length=200, help_text="Shown to customers.")
+    slug = models.SlugField(
+        max_length=200,
+        unique=True,
+        blank=True,
+        help_text="Used in the booking page's address. Left empty, it is made from the name.",
+    )
+    description = models.TextField(blank=True, help_text="Shown to customers under the name.")
+    lead_group = models.ForeignKey(
+        LeadGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointment_types",
+        help_text=(
+            "The lead group this type belongs to in FLG 360. Leave empty if FLG marks it for "
+            "all lead groups. Customers of other groups are never offered it."
+        ),
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Only active types are offered to customers."
+    )
+    sort_order = models.PositiveIntegerField(
+        "order", default=0, help_text="Lower numbers are listed first."
+    )
+
+    objects = AppointmentTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.slug:
+            self.slug = self.unique_slug()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def unique_slug(self) -> str:
+        base = slugify(self.name)[:190] or "appointment"
+        slug, n = base, 2
+        others = AppointmentType.objects.exclude(pk=self.pk)
+        while others.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
+class Customer(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer"
+    )
+    lead_id = models.CharField(
+        "FLG lead id",
+        max_length=20,
+        unique=True,
+        validators=[lead_id_validator],
+        help_text="The id of this customer's lead in FLG 360: digits only.",
+    )
+    lead_group = models.ForeignKey(
+        LeadGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="The lead's group in FLG 360; it decides which appointment types are offered.",
+    )
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(lead_id=""), name="customer_lead_id_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} (lead {self.lead_id})"
+
+
+class AppointmentSessionQuerySet(models.QuerySet["AppointmentSession"]):
+    def open(self) -> AppointmentSessionQuerySet:
+        return self.filter(closes_at__gt=timezone.now())
+
+
+class AppointmentSession(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    flg_session_id = models.UUIDField("FLG session id", unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sessions")
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="sessions"
+    )
+    lead_id = models.CharField("lead id sent", max_length=20)
+    public_url = models.URLField("public URL", max_length=2000)
+    closes_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppointmentSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["customer", "appointment_type", "-created_at"],
+                name="session_customer_type_recent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} for lead {self.lead_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closes_at > timezone.now()
