@@ -87,7 +87,14 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(AppointmentSession)
 class AppointmentSessionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "appointment_type", "customer_email", "lead_id", "closes_at", "is_open"]
+    list_display = [
+        "created_at",
+        "appointment_type",
+        "customer_email",
+        "lead_id",
+        "closes_at",
+        "is_open",
+    ]
     list_filter = [OpenFilter, "appointment_type"]
     search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
     list_select_related = ["appointment_type", "customer__user"]

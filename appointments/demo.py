@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -92,9 +91,7 @@ def seed_demo(*, flg_api_key: str) -> None:
             },
         )
     for email, password, first, last, lead_id, group in CUSTOMERS:
-        user = User._default_manager.filter(email__iexact=email).first() or User(
-            username=email
-        )
+        user = User._default_manager.filter(email__iexact=email).first() or User(username=email)
         user.email, user.first_name, user.last_name = email, first, last
         user.set_password(password)
         user.save()
@@ -129,5 +126,3 @@ def seed_demo(*, flg_api_key: str) -> None:
         defaults={"name": "Key without Appointments", "allow_appointments": False},
     )
     sandbox.Fault.objects.get_or_create(pk=1)
-
-

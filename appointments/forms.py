@@ -44,7 +44,7 @@ class EmailLoginForm(AuthenticationForm):
 class AppointmentTypeAdminForm(forms.ModelForm):
     class Meta:
         model = AppointmentType
-        fields = "__all__"
+        fields = ["name", "description", "is_active", "sort_order", "flg_id", "lead_group", "slug"]
         error_messages = {
             "flg_id": {
                 "invalid": (

@@ -1,10 +1,39 @@
-"""Booking use-cases: which types a customer may book, and their appointment sessions."""
+"""Booking use-cases: which types a customer may book, and their appointment sessions.
+
+Session lifecycle (DESIGN.md): a start reuses an open session for the same customer and type
+created within the last 30 s that is not yet due, and otherwise calls FLG once, under a
+per-customer lock, so double clicks, several tabs and several workers make one FLG call.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from appointments.models import AppointmentType, Customer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from appointments import flg
+from appointments.models import AppointmentSession, AppointmentType, Customer
+
+REUSE_WINDOW = dt.timedelta(seconds=30)
+SESSION_RATE_LIMIT = 10  # new sessions per customer per minute
+SESSION_RATE_WINDOW = 60
+
+
+class SessionLimitReached(Exception):
+    """The customer created too many sessions in a short time."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many new booking sessions; try again in {retry_after} s.")
+        self.retry_after = retry_after
 
 
 def customer_for_user(*, user: Any) -> Customer | None:
@@ -17,3 +46,129 @@ def customer_for_user(*, user: Any) -> Customer | None:
 def appointment_types_for_customer(*, customer: Customer) -> list[AppointmentType]:
     """Active types the customer's lead may book: for all lead groups or for their own."""
     return list(AppointmentType.objects.bookable_by(customer))
+
+
+def appointment_type_for_customer(*, customer: Customer, slug: str) -> AppointmentType | None:
+    """The bookable type with this slug, or None when it does not exist or is not offered."""
+    return AppointmentType.objects.bookable_by(customer).filter(slug=slug).first()
+
+
+def session_for_customer(
+    *, customer: Customer, session_id: Any, slug: str
+) -> AppointmentSession | None:
+    """The customer's own session at this address, or None (others' sessions do not exist)."""
+    return (
+        AppointmentSession.objects.select_related("appointment_type")
+        .filter(pk=session_id, customer=customer, appointment_type__slug=slug)
+        .first()
+    )
+
+
+# --- Timing ----------------------------------------------------------------------------------
+
+
+def refresh_margin() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.BOOKING_REFRESH_MARGIN)
+
+
+def session_is_due(session: AppointmentSession, *, now: dt.datetime | None = None) -> bool:
+    """True when the session closes within the refresh margin (or has closed)."""
+    now = now or timezone.now()
+    return session.closes_at - refresh_margin() <= now
+
+
+def seconds_remaining(session: AppointmentSession, *, now: dt.datetime | None = None) -> int:
+    """Whole seconds until FLG closes the session, never negative."""
+    now = now or timezone.now()
+    return max(0, int((session.closes_at - now).total_seconds()))
+
+
+# --- Locks -----------------------------------------------------------------------------------
+
+_locks: weakref.WeakValueDictionary[int, threading.Lock] = weakref.WeakValueDictionary()
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _customer_lock(customer_id: int) -> Iterator[None]:
+    """Serialise one customer's starts within this process (SQLite has no row locks)."""
+    with _locks_guard:
+        lock = _locks.get(customer_id)
+        if lock is None:
+            lock = threading.Lock()
+            _locks[customer_id] = lock
+    with lock:
+        yield
+
+
+def _take_rate_slot(customer: Customer) -> None:
+    window = int(time.time() // SESSION_RATE_WINDOW)
+    key = f"session-rate:{customer.pk}:{window}"
+    try:
+        cache.add(key, 0, SESSION_RATE_WINDOW * 2)
+        count = cache.incr(key)
+    except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
+        return
+    if count > SESSION_RATE_LIMIT:
+        retry_after = SESSION_RATE_WINDOW - int(time.time() % SESSION_RATE_WINDOW)
+        raise SessionLimitReached(retry_after=max(1, retry_after))
+
+
+# --- Use-cases -------------------------------------------------------------------------------
+
+
+def _reusable_session(
+    *, customer: Customer, appointment_type: AppointmentType, now: dt.datetime
+) -> AppointmentSession | None:
+    recent = (
+        AppointmentSession.objects.select_related("appointment_type")
+        .filter(
+            customer=customer,
+            appointment_type=appointment_type,
+            created_at__gte=now - REUSE_WINDOW,
+            closes_at__gt=now + refresh_margin(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    return recent
+
+
+def session_start(
+    *, customer: Customer, appointment_type: AppointmentType, force_new: bool = False
+) -> AppointmentSession:
+    """Reuse a just-created open session or create one with FLG (one call, even under races).
+
+    With `force_new` ("start over") a fresh session is always created. Raises flg.FlgError
+    when FLG cannot create one and SessionLimitReached when the customer creates too many.
+    """
+    with _customer_lock(customer.pk), transaction.atomic():
+        # On PostgreSQL the row lock serialises starts across workers and containers.
+        Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
+        now = timezone.now()
+        if not force_new:
+            reusable = _reusable_session(
+                customer=customer, appointment_type=appointment_type, now=now
+            )
+            if reusable is not None:
+                return reusable
+        _take_rate_slot(customer)
+        created = flg.create_session(
+            lead=customer.lead_id,
+            appointment_type=appointment_type.flg_id,
+            customer_id=customer.pk,
+        )
+        return AppointmentSession.objects.create(
+            flg_session_id=created.session_id,
+            customer=customer,
+            appointment_type=appointment_type,
+            lead_id=created.lead,
+            public_url=created.public_url,
+            closes_at=created.closes_at,
+            created_at=timezone.now(),
+        )
+
+
+def session_refresh(*, customer: Customer, session: AppointmentSession) -> AppointmentSession:
+    """A fresh session to replace one that is due (shared with other tabs that just asked)."""
+    return session_start(customer=customer, appointment_type=session.appointment_type)

@@ -6,4 +6,11 @@ from appointments import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("book/<slug:slug>/", views.session_start, name="session_start"),
+    path("book/<slug:slug>/session/<uuid:session_id>/", views.session_page, name="session_page"),
+    path(
+        "book/<slug:slug>/session/<uuid:session_id>/refresh/",
+        views.session_refresh,
+        name="session_refresh",
+    ),
 ]
