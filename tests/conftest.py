@@ -91,3 +91,80 @@ def inactive_type(db):
 def customer_client(client, customer):
     client.force_login(customer.user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # The circuit breaker and the rate limits live in the cache; no test may inherit them.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class Sandbox:
+    """The FLG sandbox served over real HTTP by live_server, with handles for tests."""
+
+    GOOD_KEY = "sandbox-appointments-key"
+    NO_APPOINTMENTS_KEY = "sandbox-no-appointments-key"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.base_url = url + "/sandbox"
+
+    def mirror(self) -> None:
+        """Copy the portal's customers and types into the sandbox, as FLG would hold them."""
+        from flg_sandbox import models as sandbox
+
+        for c in Customer.objects.select_related("lead_group"):
+            sandbox.Lead.objects.update_or_create(
+                lead_id=c.lead_id,
+                defaults={"lead_group_id": c.lead_group.flg_id if c.lead_group else 0},
+            )
+        for t in AppointmentType.objects.select_related("lead_group"):
+            sandbox.AppointmentType.objects.update_or_create(
+                id=t.flg_id,
+                defaults={
+                    "name": t.name,
+                    "lead_group_id": t.lead_group.flg_id if t.lead_group else None,
+                },
+            )
+
+    def fault(self, mode: str, *, latency_ms: int = 0, hang_seconds: int = 30, times=None):
+        from flg_sandbox.models import Fault
+
+        Fault.objects.update_or_create(
+            pk=1,
+            defaults={
+                "mode": mode,
+                "latency_ms": latency_ms,
+                "hang_seconds": hang_seconds,
+                "times": times,
+            },
+        )
+
+    def calls(self) -> int:
+        """How many requests reached the sandbox's API endpoint."""
+        from flg_sandbox.models import ApiCall
+
+        return ApiCall.objects.count()
+
+
+@pytest.fixture
+def sandbox(transactional_db, live_server, settings):
+    """Point the portal's FLG client at the sandbox on live_server, keys registered."""
+    from urllib.parse import urlsplit
+
+    from flg_sandbox.models import AccessKey, Fault
+
+    handle = Sandbox(live_server.url)
+    settings.FLG_BASE_URL = handle.base_url
+    settings.FLG_BOOKING_HOSTS = [urlsplit(live_server.url).netloc]
+    settings.FLG_API_KEY = Sandbox.GOOD_KEY
+    AccessKey.objects.create(key=Sandbox.GOOD_KEY, name="good", allow_appointments=True)
+    AccessKey.objects.create(
+        key=Sandbox.NO_APPOINTMENTS_KEY, name="no appointments", allow_appointments=False
+    )
+    Fault.objects.get_or_create(pk=1)
+    return handle
