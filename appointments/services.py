@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import flg
@@ -91,14 +91,26 @@ _locks_guard = threading.Lock()
 
 @contextmanager
 def _customer_lock(customer_id: int) -> Iterator[None]:
-    """Serialise one customer's starts within this process (SQLite has no row locks)."""
+    """Serialise one customer's starts: across workers where the database has row locks
+    (PostgreSQL), and within this process always (SQLite has no row locks).
+
+    On SQLite no transaction is held across the FLG call: a reader holding its snapshot while
+    FLG (the sandbox, in development) writes to the same file would deadlock.
+    """
     with _locks_guard:
         lock = _locks.get(customer_id)
         if lock is None:
             lock = threading.Lock()
             _locks[customer_id] = lock
     with lock:
-        yield
+        if connection.features.has_select_for_update:
+            with transaction.atomic():
+                Customer.objects.select_for_update().filter(pk=customer_id).values_list(
+                    "pk"
+                ).first()
+                yield
+        else:
+            yield
 
 
 def _take_rate_slot(customer: Customer) -> None:
@@ -142,9 +154,7 @@ def session_start(
     With `force_new` ("start over") a fresh session is always created. Raises flg.FlgError
     when FLG cannot create one and SessionLimitReached when the customer creates too many.
     """
-    with _customer_lock(customer.pk), transaction.atomic():
-        # On PostgreSQL the row lock serialises starts across workers and containers.
-        Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
+    with _customer_lock(customer.pk):
         now = timezone.now()
         if not force_new:
             reusable = _reusable_session(

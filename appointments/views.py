@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -220,7 +221,9 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
         {
             "id": str(fresh.pk),
             "publicUrl": fresh.public_url,
-            "closesAt": fresh.closes_at.isoformat().replace("+00:00", "Z"),
+            "closesAt": fresh.closes_at.astimezone(dt.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "secondsRemaining": services.seconds_remaining(fresh),
             "pageUrl": _page_url(fresh),
         }

@@ -159,7 +159,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, live_server) write; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("timeout", 20)
+    # Write-ahead logging: readers never block the writer (the sandbox shares the file).
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 

@@ -15,7 +15,10 @@ class AccessKey(models.Model):
     allow_appointments = models.BooleanField(
         "Allow access to Appointments",
         default=True,
-        help_text="As the tick box on an access key in FLG 360 (Settings > Configuration > Access Keys).",
+        help_text=(
+            "As the tick box on an access key in FLG 360 "
+            "(Settings > Configuration > Access Keys)."
+        ),
     )
 
     class Meta:

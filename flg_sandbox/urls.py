@@ -1,2 +1,13 @@
+from __future__ import annotations
+
 from django.urls import path
-urlpatterns: list = []
+
+from flg_sandbox import views
+
+app_name = "flg_sandbox"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("api/v2/appointment-sessions", views.api_sessions, name="api_sessions"),
+    path("appointments/book/<str:token>", views.book, name="book"),
+]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest
+
+from flg_sandbox.models import AccessKey, ApiCall, AppointmentType, Fault, Lead, Session
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AccessKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "allow_appointments"]
+    list_editable = ["allow_appointments"]
+
+
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["lead_id", "name", "lead_group_id"]
+    search_fields = ["lead_id", "name"]
+
+
+class AppointmentTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "lead_group_id"]
+    search_fields = ["name", "id"]
+
+
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "session_id",
+        "lead",
+        "appointment_type",
+        "created_at",
+        "closes_at",
+        "booked_slot",
+        "closed_at",
+    ]
+    list_filter = ["appointment_type"]
+    list_select_related = ["lead", "appointment_type"]
+
+
+class ApiCallAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "status", "lead", "appointment_type", "fault"]
+    list_filter = ["status", "fault"]
+
+
+class FaultAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "latency_ms", "hang_seconds", "times", "updated_at"]
+    list_editable = ["latency_ms", "hang_seconds", "times"]
+    list_display_links = ["__str__"]
+    fields = ["mode", "latency_ms", "hang_seconds", "times"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Fault.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+if settings.FLG_SANDBOX:
+    admin.site.register(AccessKey, AccessKeyAdmin)
+    admin.site.register(Lead, LeadAdmin)
+    admin.site.register(AppointmentType, AppointmentTypeAdmin)
+    admin.site.register(Session, SessionAdmin)
+    admin.site.register(ApiCall, ApiCallAdmin)
+    admin.site.register(Fault, FaultAdmin)

@@ -1,0 +1,177 @@
+"""The sandbox's behaviour: FLG's order of checks, sessions, slots and fault injection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from flg_sandbox.models import AccessKey, ApiCall, AppointmentType, Fault, Lead, Session
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+SLOT_DAYS = 3
+SLOT_HOURS = range(9, 17)
+
+
+class ApiRefusal(Exception):
+    """An answer other than 200, with FLG's status and a short message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def fault_current() -> Fault:
+    """The fault row, created on first use."""
+    fault, _ = Fault.objects.get_or_create(pk=1)
+    return fault
+
+
+def fault_set(
+    *, mode: str, latency_ms: int = 0, hang_seconds: int = 30, times: int | None = None
+) -> Fault:
+    """Switch fault injection on for every process (it lives in the database)."""
+    fault, _ = Fault.objects.update_or_create(
+        pk=1,
+        defaults={
+            "mode": mode,
+            "latency_ms": latency_ms,
+            "hang_seconds": hang_seconds,
+            "times": times,
+        },
+    )
+    return fault
+
+
+def fault_clear() -> Fault:
+    """Answer normally again, with no added latency."""
+    return fault_set(mode=Fault.Mode.NONE)
+
+
+@transaction.atomic
+def fault_take() -> str:
+    """The fault mode to apply to this request, using up one of `times` when it is limited."""
+    fault = Fault.objects.select_for_update().filter(pk=1).first()
+    if fault is None or fault.mode == Fault.Mode.NONE:
+        return Fault.Mode.NONE
+    if fault.times is not None:
+        if fault.times <= 1:
+            Fault.objects.filter(pk=1).update(mode=Fault.Mode.NONE, times=None)
+        else:
+            Fault.objects.filter(pk=1).update(times=F("times") - 1)
+        if fault.times <= 0:
+            return Fault.Mode.NONE
+    return fault.mode
+
+
+def api_call_count() -> int:
+    """How many requests reached the API endpoint."""
+    return ApiCall.objects.count()
+
+
+def api_call_record(
+    *, status: int, lead: str = "", appointment_type: str = "", fault: str = ""
+) -> None:
+    ApiCall.objects.create(
+        status=status, lead=lead[:200], appointment_type=appointment_type[:200], fault=fault
+    )
+
+
+def bearer_key(header: str) -> str | None:
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+def session_create(*, key: str | None, body: object) -> Session:
+    """FLG's checks in FLG's order (401, then 403, then 400), then a new session."""
+    access = AccessKey.objects.filter(key=key).first() if key else None
+    if access is None:
+        raise ApiRefusal(401, "The authorization token or key is invalid.")
+    if not access.allow_appointments:
+        raise ApiRefusal(403, "The key does not have access to Appointments.")
+    if not isinstance(body, dict):
+        raise ApiRefusal(400, "The request body must be a JSON object.")
+    lead_id = body.get("lead")
+    type_id = body.get("appointmentType")
+    if lead_id in (None, "") or type_id in (None, ""):
+        raise ApiRefusal(400, "The appointment type or lead were not specified.")
+    lead = Lead.objects.filter(lead_id=str(lead_id).strip()).first()
+    if lead is None:
+        raise ApiRefusal(400, "The lead could not be found.")
+    try:
+        type_uuid = uuid.UUID(str(type_id).strip())
+    except ValueError:
+        raise ApiRefusal(400, "The appointment type could not be found.") from None
+    appointment_type = AppointmentType.objects.filter(pk=type_uuid).first()
+    if appointment_type is None:
+        raise ApiRefusal(400, "The appointment type could not be found.")
+    if (
+        appointment_type.lead_group_id is not None
+        and appointment_type.lead_group_id != lead.lead_group_id
+    ):
+        raise ApiRefusal(400, "The lead's lead group does not match the appointment's lead group.")
+    now = timezone.now()
+    return Session.objects.create(
+        lead=lead,
+        appointment_type=appointment_type,
+        created_at=now,
+        closes_at=now + dt.timedelta(seconds=settings.FLG_SANDBOX_SESSION_TTL),
+    )
+
+
+def format_closes_at(moment: dt.datetime) -> str:
+    """FLG's documented form: UTC, milliseconds, Z (2020-01-05T09:55:31.735Z)."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Slot:
+    value: str
+    starts_at: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.starts_at:%A %-d %B, %H:%M}"
+
+
+def slots_for(*, session: Session, now: dt.datetime | None = None) -> list[Slot]:
+    """Hourly slots on the next working days after today, London time."""
+    now = (now or timezone.now()).astimezone(LONDON)
+    day = now.date()
+    slots: list[Slot] = []
+    days = 0
+    while days < SLOT_DAYS:
+        day += dt.timedelta(days=1)
+        if day.weekday() >= 5:
+            continue
+        days += 1
+        for hour in SLOT_HOURS:
+            starts = dt.datetime(day.year, day.month, day.day, hour, tzinfo=LONDON)
+            slots.append(Slot(value=starts.strftime("%Y-%m-%dT%H:%M"), starts_at=starts))
+    return slots
+
+
+@transaction.atomic
+def session_book(*, session: Session, slot_value: str) -> Slot | None:
+    """Book a slot and close the session; None when the slot is not one on offer."""
+    locked = Session.objects.select_for_update().get(pk=session.pk)
+    if not locked.is_open:
+        return None
+    chosen = next((s for s in slots_for(session=locked) if s.value == slot_value), None)
+    if chosen is None:
+        return None
+    locked.booked_slot = chosen.starts_at
+    locked.closed_at = timezone.now()
+    locked.save(update_fields=["booked_slot", "closed_at"])
+    session.booked_slot, session.closed_at = locked.booked_slot, locked.closed_at
+    return chosen

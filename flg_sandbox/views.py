@@ -1,0 +1,129 @@
+"""FLG 360 on loopback: the appointment sessions endpoint and the booking screen."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from flg_sandbox import services
+from flg_sandbox.models import AccessKey, AppointmentType, Fault, Lead, Session
+
+
+def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
+    if mode in (Fault.Mode.TOO_MANY, Fault.Mode.ERROR, Fault.Mode.UNAVAILABLE):
+        response = JsonResponse({"message": f"Injected fault: {mode}"}, status=int(mode))
+        if mode == Fault.Mode.TOO_MANY:
+            response["Retry-After"] = "30"
+        return response
+    if mode == Fault.Mode.HANG:
+        # Give the connection back first so a long hang cannot starve the database.
+        close_old_connections()
+        time.sleep(fault.hang_seconds)
+        return JsonResponse({"message": "Injected fault: hang"}, status=503)
+    if mode == Fault.Mode.MALFORMED:
+        return HttpResponse(
+            b'{"sessionId": "0260be7f-7c73-45ae-a1d0-2c73281', content_type="application/json"
+        )
+    if mode == Fault.Mode.HTML:
+        return HttpResponse(
+            b"<!doctype html><html><body><h1>Maintenance</h1></body></html>",
+            content_type="text/html; charset=utf-8",
+        )
+    return None
+
+
+@csrf_exempt
+@require_POST
+def api_sessions(request: HttpRequest) -> HttpResponse:
+    fault = services.fault_current()
+    if fault.latency_ms:
+        time.sleep(fault.latency_ms / 1000)
+    mode = services.fault_take()
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    lead = str(body.get("lead", "")) if isinstance(body, dict) else ""
+    type_id = str(body.get("appointmentType", "")) if isinstance(body, dict) else ""
+
+    injected = _fault_response(mode, fault)
+    if injected is not None:
+        services.api_call_record(
+            status=injected.status_code, lead=lead, appointment_type=type_id, fault=mode
+        )
+        return injected
+
+    key = services.bearer_key(request.headers.get("Authorization", ""))
+    try:
+        session = services.session_create(key=key, body=body)
+    except services.ApiRefusal as refusal:
+        services.api_call_record(status=refusal.status, lead=lead, appointment_type=type_id)
+        return JsonResponse({"message": refusal.message}, status=refusal.status)
+
+    services.api_call_record(status=200, lead=lead, appointment_type=type_id)
+    public_url = request.build_absolute_uri(reverse("flg_sandbox:book", args=[session.token]))
+    return JsonResponse(
+        {
+            "sessionId": str(session.session_id),
+            "lead": session.lead.lead_id,
+            "appointmentType": str(session.appointment_type_id),
+            "closesAt": services.format_closes_at(session.closes_at),
+            "publicUrl": public_url,
+        }
+    )
+
+
+@csrf_exempt
+@never_cache
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, token: str) -> HttpResponse:
+    session = get_object_or_404(
+        Session.objects.select_related("lead", "appointment_type"), token=token
+    )
+    if not session.is_open:
+        return render(request, "flg_sandbox/closed.html", {"session": session}, status=410)
+    error = ""
+    if request.method == "POST":
+        slot = services.session_book(session=session, slot_value=request.POST.get("slot", ""))
+        if slot is not None:
+            return render(request, "flg_sandbox/booked.html", {"session": session, "slot": slot})
+        if not session.is_open:
+            return render(request, "flg_sandbox/closed.html", {"session": session}, status=410)
+        error = "Please choose one of the times offered."
+    return render(
+        request,
+        "flg_sandbox/screen.html",
+        {
+            "session": session,
+            "slots": services.slots_for(session=session),
+            "error": error,
+            "chosen": request.POST.get("slot", ""),
+        },
+        status=400 if error else 200,
+    )
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "flg_sandbox/index.html",
+        {
+            "keys": AccessKey.objects.all(),
+            "leads": Lead.objects.all()[:50],
+            "types": AppointmentType.objects.all(),
+            "fault": services.fault_current(),
+            "session_ttl": settings.FLG_SANDBOX_SESSION_TTL,
+            "api_url": request.build_absolute_uri(reverse("flg_sandbox:api_sessions")),
+        },
+    )
