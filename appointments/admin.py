@@ -127,3 +127,12 @@ admin.site.unregister(User)
 class StaffUserAdmin(UserAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm, UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
 from django.db import transaction
 
 from appointments.models import AppointmentType, Customer
@@ -134,8 +134,8 @@ class _CaseInsensitiveEmailMixin:
         return email
 
 
-class StaffUserCreationForm(_CaseInsensitiveEmailMixin, UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+class StaffUserCreationForm(_CaseInsensitiveEmailMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
         fields = ("username", "email")
 
 
