@@ -581,3 +581,86 @@ def probe_status(*, key: str | None = None) -> int:
     except FlgError as exc:
         raise _redact(exc, use_key) from None
     return answer.status
+
+
+# --- Checking the configuration without creating a session --------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of `check_connection`: whether it works, and what to change if not."""
+
+    ok: bool
+    summary: str
+    advice: str = ""
+
+
+def check_connection() -> ConnectionCheck:
+    """Prove the domain, the key and its Appointments permission without creating a session."""
+    if not settings.FLG_BASE_URL:
+        return ConnectionCheck(
+            False, "FLG_DOMAIN is not set.", "Set FLG_DOMAIN to your FLG 360 domain."
+        )
+    if not settings.FLG_API_KEY:
+        return ConnectionCheck(
+            False,
+            "No access key is configured.",
+            "Set FLG_API_KEY (or FLG_API_KEY_FILE) to an FLG 360 access key with "
+            "'Allow access to Appointments' ticked.",
+        )
+    try:
+        # A key that cannot exist: FLG must refuse it before it looks at the body.
+        wrong = probe_status(key="flg-check-" + uuid.uuid4().hex)
+        if wrong != 401:
+            return ConnectionCheck(
+                False,
+                f"The check cannot conclude: FLG answered {wrong} to a deliberately wrong key "
+                "instead of 401.",
+                "Check that FLG_DOMAIN is your FLG 360 domain, then run the full test: "
+                "manage.py flg_check --lead <lead id> --type <appointment type id>.",
+            )
+        status = probe_status()
+    except FlgUnavailable as exc:
+        return ConnectionCheck(
+            False,
+            f"FLG 360 could not be reached: {exc.detail}",
+            "Check FLG_DOMAIN and that this server can reach it over HTTPS; if FLG is down, "
+            "try again later.",
+        )
+    except FlgError as exc:
+        return ConnectionCheck(
+            False,
+            f"FLG 360 answered something unexpected: {exc.detail}",
+            "Check that FLG_DOMAIN is your FLG 360 domain and not another site.",
+        )
+    if status == 400:
+        return ConnectionCheck(
+            True,
+            "FLG 360 accepted the access key, and the key may use Appointments.",
+        )
+    if status == 401:
+        return ConnectionCheck(
+            False,
+            "FLG 360 says the access key is invalid (401).",
+            "Copy the key again from FLG 360 (Settings > Configuration > Access Keys) into "
+            "FLG_API_KEY or FLG_API_KEY_FILE.",
+        )
+    if status == 403:
+        return ConnectionCheck(
+            False,
+            "The access key is valid but may not use Appointments (403).",
+            "In FLG 360 go to Settings > Configuration > Access Keys, open the key and tick "
+            "'Allow access to Appointments'.",
+        )
+    if status == 429 or status >= 500:
+        return ConnectionCheck(
+            False,
+            f"FLG 360 is busy or unavailable ({status}).",
+            "Try again in a few minutes.",
+        )
+    return ConnectionCheck(
+        False,
+        f"FLG 360 answered {status}, which the check does not expect.",
+        "Check that FLG_DOMAIN is your FLG 360 domain, then run the full test: "
+        "manage.py flg_check --lead <lead id> --type <appointment type id>.",
+    )

@@ -16,8 +16,7 @@ class AccessKey(models.Model):
         "Allow access to Appointments",
         default=True,
         help_text=(
-            "As the tick box on an access key in FLG 360 "
-            "(Settings > Configuration > Access Keys)."
+            "As the tick box on an access key in FLG 360 (Settings > Configuration > Access Keys)."
         ),
     )
 

@@ -26,7 +26,9 @@ def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
             response["Retry-After"] = "30"
         return response
     if mode == Fault.Mode.HANG:
-        # Give the connection back first so a long hang cannot starve the database.
+        # Count the call now: a client that gave up must not see it counted later, and the
+        # connection goes back first so a long hang cannot starve the database.
+        services.api_call_record(status=503, fault=mode)
         close_old_connections()
         time.sleep(fault.hang_seconds)
         return JsonResponse({"message": "Injected fault: hang"}, status=503)
@@ -57,10 +59,11 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
     type_id = str(body.get("appointmentType", "")) if isinstance(body, dict) else ""
 
     injected = _fault_response(mode, fault)
-    if injected is not None:
+    if injected is not None and mode != Fault.Mode.HANG:
         services.api_call_record(
             status=injected.status_code, lead=lead, appointment_type=type_id, fault=mode
         )
+    if injected is not None:
         return injected
 
     key = services.bearer_key(request.headers.get("Authorization", ""))
