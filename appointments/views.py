@@ -175,6 +175,7 @@ def _session_context(session: AppointmentSession) -> dict[str, Any]:
             kwargs={"slug": session.appointment_type.slug, "session_id": session.pk},
         ),
         "seconds_remaining": services.seconds_remaining(session),
+        "minutes_remaining": services.seconds_remaining(session) // 60,
         "refresh_margin": settings.BOOKING_REFRESH_MARGIN,
         "booking_origins": " ".join(_origins()),
     }
