@@ -130,35 +130,41 @@ def _take_rate_slot(customer: Customer) -> None:
 
 
 def _reusable_session(
-    *, customer: Customer, appointment_type: AppointmentType, now: dt.datetime
+    *,
+    customer: Customer,
+    appointment_type: AppointmentType,
+    now: dt.datetime,
+    replacing: AppointmentSession | None,
 ) -> AppointmentSession | None:
-    recent = (
-        AppointmentSession.objects.select_related("appointment_type")
-        .filter(
-            customer=customer,
-            appointment_type=appointment_type,
-            created_at__gte=now - REUSE_WINDOW,
-            closes_at__gt=now + refresh_margin(),
-        )
-        .order_by("-created_at")
-        .first()
+    recent = AppointmentSession.objects.select_related("appointment_type").filter(
+        customer=customer,
+        appointment_type=appointment_type,
+        created_at__gte=now - REUSE_WINDOW,
+        closes_at__gt=now + refresh_margin(),
     )
-    return recent
+    if replacing is not None:
+        recent = recent.exclude(pk=replacing.pk)
+    return recent.order_by("-created_at").first()
 
 
 def session_start(
-    *, customer: Customer, appointment_type: AppointmentType, force_new: bool = False
+    *,
+    customer: Customer,
+    appointment_type: AppointmentType,
+    force_new: bool = False,
+    replacing: AppointmentSession | None = None,
 ) -> AppointmentSession:
     """Reuse a just-created open session or create one with FLG (one call, even under races).
 
-    With `force_new` ("start over") a fresh session is always created. Raises flg.FlgError
+    With `force_new` ("start over") a fresh session is always created; `replacing` is never
+    handed back (a refresh must change the session). Raises flg.FlgError
     when FLG cannot create one and SessionLimitReached when the customer creates too many.
     """
     with _customer_lock(customer.pk):
         now = timezone.now()
         if not force_new:
             reusable = _reusable_session(
-                customer=customer, appointment_type=appointment_type, now=now
+                customer=customer, appointment_type=appointment_type, now=now, replacing=replacing
             )
             if reusable is not None:
                 return reusable
@@ -181,4 +187,6 @@ def session_start(
 
 def session_refresh(*, customer: Customer, session: AppointmentSession) -> AppointmentSession:
     """A fresh session to replace one that is due (shared with other tabs that just asked)."""
-    return session_start(customer=customer, appointment_type=session.appointment_type)
+    return session_start(
+        customer=customer, appointment_type=session.appointment_type, replacing=session
+    )

@@ -6,7 +6,7 @@ import json
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
         # Count the call now: a client that gave up must not see it counted later, and the
         # connection goes back first so a long hang cannot starve the database.
         services.api_call_record(status=503, fault=mode)
-        close_old_connections()
+        connection.close()
         time.sleep(fault.hang_seconds)
         return JsonResponse({"message": "Injected fault: hang"}, status=503)
     if mode == Fault.Mode.MALFORMED:
