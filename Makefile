@@ -28,8 +28,23 @@ run: $(VENV)/.runtime
 	@echo ""
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
+# The suite runs on SQLite, then again on PostgreSQL where it is reachable (row locks and
+# concurrency need it). REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+PG_PROBE := import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()
+
 test: $(VENV)/.dev
 	$(PY) -m pytest
+	@if $(PY) -c "$(PG_PROBE)" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
+		echo "== The suite again on PostgreSQL ($(TEST_DATABASE_URL)), browser tests aside"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -m "not browser"; \
+	elif [ -n "$(REQUIRE_POSTGRES)" ]; then \
+		echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL), and REQUIRE_POSTGRES is set."; \
+		exit 1; \
+	else \
+		echo "== Skipped the PostgreSQL run: not reachable at $(TEST_DATABASE_URL)"; \
+		echo "   (set TEST_DATABASE_URL to run the database and concurrency tests there)"; \
+	fi
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -236,3 +237,17 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form that failed the CSRF check: say so in the portal's layout; nothing changed."""
     return render(request, "403_csrf.html", status=403)
+
+
+def lockout(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
+    """Too many wrong passwords from this address for this email: say when to try again."""
+    minutes = settings.AXES_COOLOFF_MINUTES
+    retry_at = timezone.localtime(timezone.now() + dt.timedelta(minutes=minutes))
+    page = render(
+        request,
+        "registration/lockout.html",
+        {"minutes": minutes, "retry_at": retry_at},
+        status=429,
+    )
+    page["Retry-After"] = str(minutes * 60)
+    return page

@@ -6,8 +6,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from appointments.forms import EmailLoginForm
+from bookingportal import health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -59,7 +59,19 @@ class Console:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    yield from new_page(browser)
+
+
+@pytest.fixture
+def axe_page(browser):
+    # axe-core is injected as an inline script, which our CSP rightly refuses.
+    yield from new_page(browser, bypass_csp=True)
+
+
+def new_page(browser, **options):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="en-GB", **options
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.console = Console(page)
@@ -184,7 +196,8 @@ def test_a_frame_that_will_not_load_offers_a_new_window(page, live_server, porta
 
 
 @pytest.mark.parametrize("where", ["sign-in", "home", "booking", "error"])
-def test_axe_finds_no_violations(page, live_server, portal, where):
+def test_axe_finds_no_violations(axe_page, live_server, portal, where):
+    page = axe_page
     if where == "sign-in":
         page.goto(live_server.url + "/accounts/login/")
     else:

@@ -1,0 +1,36 @@
+"""Liveness and readiness for the orchestrator: no sign-in, no HTTPS redirect, never cached."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from appointments import flg
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process answers; touches nothing else, so it stays fast when the database is not."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready for customers: the database answers and FLG is configured."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return JsonResponse(
+            {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, status=503
+        )
+    if not flg.is_configured():
+        return JsonResponse(
+            {"status": "unavailable", "reason": "FLG_DOMAIN or FLG_API_KEY is not set"},
+            status=503,
+        )
+    return JsonResponse({"status": "ok"})

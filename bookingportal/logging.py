@@ -1,0 +1,50 @@
+"""Log lines with the request id: JSON in production, readable in development."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from bookingportal.middleware import request_id_var
+
+# Fields our code passes in `extra`; anything else on a record is the logging module's own.
+EXTRA_FIELDS = (
+    "event",
+    "method",
+    "path",
+    "status",
+    "latency_ms",
+    "user_id",
+    "customer_id",
+    "flg_status",
+    "outcome",
+    "appointment_type",
+)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for field in EXTRA_FIELDS:
+            if hasattr(record, field):
+                line[field] = getattr(record, field)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)

@@ -1,0 +1,99 @@
+"""Request ids, the access log line, and the headers Django does not set on its own."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+access_logger = logging.getLogger("bookingportal.access")
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Take X-Request-ID from the proxy (or make one), return it, and log one line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            self.log(request, response.status_code, started)
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    @staticmethod
+    def log(request: HttpRequest, status: int, started: float) -> None:
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        latency_ms = round((time.monotonic() - started) * 1000, 1)
+        access_logger.info(
+            "%s %s %s %sms",
+            request.method,
+            request.path,
+            status,
+            latency_ms,
+            extra={
+                "event": "request",
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "latency_ms": latency_ms,
+                "user_id": user_id,
+            },
+        )
+
+
+class PermissionsPolicyMiddleware:
+    """Switch off browser features the portal never uses."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+def frame_sources(hosts: list[str]) -> list[str]:
+    """CSP sources for the booking hosts: https always, http too for loopback (the sandbox)."""
+    from appointments.flg import _is_loopback
+
+    sources = []
+    for host in hosts:
+        sources.append(f"https://{host}")
+        hostname = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host
+        if _is_loopback(hostname):
+            sources.append(f"http://{host}")
+    return sources
+
+
+class PortalCSPMiddleware(CSPMiddleware):
+    """django-csp, with frame-src read from FLG_BOOKING_HOSTS at request time."""
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: Any, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        replace = dict(parts.replace or {})
+        replace.setdefault("frame-src", frame_sources(settings.FLG_BOOKING_HOSTS) or ["'none'"])
+        parts.replace = replace
+        return parts
