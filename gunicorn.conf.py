@@ -1,0 +1,25 @@
+"""gunicorn settings for the portal: `gunicorn -c gunicorn.conf.py bookingportal.wsgi`.
+
+Threaded workers: a booking start waits on FLG (up to FLG_TIMEOUT), and a thread can serve
+other customers meanwhile, where a sync worker would sit idle.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread"
+# Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
+timeout = int(os.environ.get("FLG_TIMEOUT", "10")) + 20
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+# The portal logs one structured line per request itself.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Heartbeat files in memory: a container's disk-backed /tmp can stall workers.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
