@@ -1,21 +1,96 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from appointments import flg, importing, invites, services
 from appointments.forms import (
     AppointmentTypeAdminForm,
     CustomerAdminForm,
     StaffUserChangeForm,
     StaffUserCreationForm,
 )
-from appointments.models import AppointmentSession, AppointmentType, Customer, LeadGroup
+from appointments.models import (
+    AppointmentSession,
+    AppointmentType,
+    Customer,
+    FlgFailure,
+    LeadGroup,
+)
+
+RECENT = 10
+
+
+def _count_since(model: type, since: dt.datetime) -> Subquery:
+    rows = (
+        model.objects.filter(appointment_type=OuterRef("pk"), created_at__gte=since)
+        .order_by()
+        .values("appointment_type")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def _failures_table(failures: QuerySet[FlgFailure]) -> str:
+    rows = list(failures[:RECENT])
+    if not rows:
+        return "None recently."
+    return format_html(
+        "<table><thead><tr><th>When</th><th>What</th><th>Status</th><th>Detail</th></tr>"
+        "</thead><tbody>{}</tbody></table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(f.created_at).strftime("%d %b %Y %H:%M"),
+                    f.get_code_display(),
+                    f.status or "-",
+                    f.detail,
+                )
+                for f in rows
+            ),
+        ),
+    )
+
+
+def _sessions_table(sessions: QuerySet[AppointmentSession]) -> str:
+    rows = list(sessions.select_related("appointment_type")[:RECENT])
+    if not rows:
+        return "None yet."
+    return format_html(
+        "<table><thead><tr><th>Created</th><th>Type</th><th>Closes</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(s.created_at).strftime("%d %b %Y %H:%M"),
+                    s.appointment_type,
+                    timezone.localtime(s.closes_at).strftime("%d %b %H:%M"),
+                )
+                for s in rows
+            ),
+        ),
+    )
+
 
 admin.site.site_header = "Booking portal administration"
 admin.site.site_title = "Booking portal admin"
@@ -31,26 +106,174 @@ class LeadGroupAdmin(admin.ModelAdmin):
 @admin.register(AppointmentType)
 class AppointmentTypeAdmin(admin.ModelAdmin):
     form = AppointmentTypeAdminForm
-    list_display = ["name", "lead_group_display", "is_active", "sort_order", "flg_id"]
+    list_display = [
+        "name",
+        "lead_group_display",
+        "is_active",
+        "sort_order",
+        "sessions_24h",
+        "failures_24h",
+        "flg_id",
+    ]
     list_editable = ["is_active", "sort_order"]
     list_filter = ["is_active", ("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug", "flg_id", "description"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["lead_group"]
+    readonly_fields = ["recent_failures"]
+    actions = ["verify_with_flg"]
+    change_list_template = "admin/appointments/appointmenttype/change_list.html"
     fieldsets = [
         (None, {"fields": ["name", "description", "is_active", "sort_order"]}),
         ("In FLG 360", {"fields": ["flg_id", "lead_group"]}),
         ("Address", {"fields": ["slug"], "classes": ["collapse"]}),
+        ("Recent failures", {"fields": ["recent_failures"]}),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AppointmentType]:
+        since = timezone.now() - dt.timedelta(hours=24)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                sessions_24h=_count_since(AppointmentSession, since),
+                failures_24h=_count_since(FlgFailure, since),
+            )
+        )
 
     @admin.display(description="lead group", ordering="lead_group__name")
     def lead_group_display(self, obj: AppointmentType) -> str:
         return obj.lead_group.name if obj.lead_group else "All lead groups"
 
+    @admin.display(description="sessions (24 h)", ordering="sessions_24h")
+    def sessions_24h(self, obj: AppointmentType) -> int:
+        return obj.sessions_24h  # type: ignore[attr-defined]
+
+    @admin.display(description="failures (24 h)", ordering="failures_24h")
+    def failures_24h(self, obj: AppointmentType) -> str:
+        count = obj.failures_24h  # type: ignore[attr-defined]
+        if not count:
+            return "0"
+        url = reverse("admin:appointments_flgfailure_changelist")
+        return format_html(
+            '<a href="{}?appointment_type__id__exact={}"><strong>{}</strong></a>',
+            url,
+            obj.pk,
+            count,
+        )
+
+    @admin.display(description="last 10 failures")
+    def recent_failures(self, obj: AppointmentType) -> str:
+        if not obj.pk:
+            return "None yet."
+        return _failures_table(obj.failures.all())
+
+    def get_urls(self) -> list:
+        urls = [
+            path(
+                "check-flg/",
+                self.admin_site.admin_view(self.check_flg_view),
+                name="appointments_appointmenttype_check_flg",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def check_flg_view(self, request: HttpRequest) -> HttpResponse:
+        """Check FLG connection: the logic of `manage.py flg_check`, from the admin."""
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        check = flg.check_connection()
+        if check.ok:
+            messages.success(request, f"FLG connection works: {check.summary}")
+        else:
+            messages.error(request, f"FLG connection does not work: {check.summary} {check.advice}")
+        return HttpResponseRedirect(reverse("admin:appointments_appointmenttype_changelist"))
+
+    @admin.action(description="Verify with FLG for a customer (creates a real session)")
+    def verify_with_flg(
+        self, request: HttpRequest, queryset: QuerySet[AppointmentType]
+    ) -> HttpResponse | None:
+        form = VerifyForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            customer = form.cleaned_data["customer"]
+            for appointment_type in queryset:
+                self._verify_one(request, appointment_type, customer)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/appointments/appointmenttype/verify.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Verify appointment types with FLG",
+                "types": queryset,
+                "form": form,
+                "action": "verify_with_flg",
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "opts": self.model._meta,
+            },
+        )
+
+    def _verify_one(
+        self, request: HttpRequest, appointment_type: AppointmentType, customer: Customer
+    ) -> None:
+        try:
+            session = services.appointment_type_verify(
+                appointment_type=appointment_type, customer=customer
+            )
+        except flg.FlgError as exc:
+            messages.error(request, f"{appointment_type}: FLG refused it. {exc.detail}")
+        except services.SessionLimitReached:
+            messages.error(
+                request,
+                f"{appointment_type}: not checked, too many sessions for this customer in a "
+                "minute. Try again shortly.",
+            )
+        else:
+            closes = timezone.localtime(session.closes_at).strftime("%H:%M")
+            messages.success(
+                request,
+                f"{appointment_type}: OK. FLG created a session for lead "
+                f"{customer.lead_id}, open until {closes}.",
+            )
+
+
+class VerifyForm(forms.Form):
+    customer = forms.CharField(
+        label="Customer's email or lead id",
+        help_text="FLG will create a real appointment session for this customer's lead.",
+    )
+
+    def clean_customer(self) -> Customer:
+        value = self.cleaned_data["customer"].strip()
+        customers = Customer.objects.select_related("user", "lead_group")
+        found = (
+            customers.filter(lead_id=value).first()
+            if value.isdigit()
+            else customers.filter(user__email__iexact=value).first()
+        )
+        if found is None:
+            raise forms.ValidationError(f"No customer has the email or lead id {value!r}.")
+        return found
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "Columns: email, first_name, last_name, lead_id, lead_group_id and optionally "
+            "lead_group_name. UTF-8 (Excel: 'CSV UTF-8'). Nothing is written until you confirm."
+        ),
+    )
+    send_invites = forms.BooleanField(
+        required=False, label="Email new customers an invitation to choose a password"
+    )
+
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerAdminForm
+    change_list_template = "admin/appointments/customer/change_list.html"
+    readonly_fields = ["recent_sessions", "recent_failures"]
     list_display = ["email", "full_name", "lead_id", "lead_group"]
     list_filter = [("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name", "lead_id"]
@@ -58,7 +281,92 @@ class CustomerAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Sign-in", {"fields": ["email", "first_name", "last_name", "password"]}),
         ("In FLG 360", {"fields": ["lead_id", "lead_group"]}),
+        ("History", {"fields": ["recent_sessions", "recent_failures"]}),
     ]
+
+    @admin.display(description="last 10 sessions")
+    def recent_sessions(self, obj: Customer) -> str:
+        return _sessions_table(obj.sessions.all()) if obj.pk else "None yet."
+
+    @admin.display(description="last 10 failures")
+    def recent_failures(self, obj: Customer) -> str:
+        return _failures_table(obj.failures.all()) if obj.pk else "None yet."
+
+    def get_urls(self) -> list:
+        urls = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="appointments_customer_import",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload, preview (nothing written), then confirm: the same rules as the command."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import customers from CSV",
+            "opts": self.model._meta,
+        }
+        if request.method == "POST" and "payload" in request.POST:
+            return self._import_confirm(request)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > importing.MAX_BYTES:
+                form.add_error("file", "The file is over 2 MB; split it into smaller files.")
+            else:
+                data = upload.read()
+                try:
+                    plan = importing.customers_import_plan(data=data)
+                except importing.ImportRefused as refused:
+                    context["errors"] = refused.errors
+                else:
+                    context["plan"] = plan
+                    context["payload"] = signing.dumps(
+                        {
+                            "data": data.decode("utf-8-sig"),
+                            "invites": form.cleaned_data["send_invites"],
+                        },
+                        salt="customer-import",
+                        compress=True,
+                    )
+                    context["send_invites"] = form.cleaned_data["send_invites"]
+        context["form"] = form
+        return render(request, "admin/appointments/customer/import.html", context)
+
+    def _import_confirm(self, request: HttpRequest) -> HttpResponse:
+        changelist = reverse("admin:appointments_customer_changelist")
+        try:
+            payload = signing.loads(
+                request.POST["payload"], salt="customer-import", max_age=60 * 60
+            )
+        except signing.BadSignature:
+            messages.error(request, "That preview has expired. Please upload the file again.")
+            return HttpResponseRedirect(reverse("admin:appointments_customer_import"))
+        try:
+            result = importing.customers_import_apply(data=payload["data"].encode())
+        except importing.ImportRefused as refused:
+            for error in refused.errors:
+                messages.error(request, str(error))
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(reverse("admin:appointments_customer_import"))
+        invited = 0
+        if payload["invites"]:
+            base_url = request.build_absolute_uri("/")
+            for customer in result.created:
+                invites.invite_send(customer=customer, base_url=base_url)
+                invited += 1
+        messages.success(
+            request,
+            f"Imported: {len(result.created)} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.groups_created} lead group(s) created"
+            + (f"; {invited} invitation(s) sent." if payload["invites"] else "."),
+        )
+        return HttpResponseRedirect(changelist)
 
     @admin.display(description="email", ordering="user__email")
     def email(self, obj: Customer) -> str:
@@ -116,6 +424,26 @@ class AppointmentSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FlgFailure)
+class FlgFailureAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "what", "status", "appointment_type", "customer", "action"]
+    list_filter = ["code", "action", "appointment_type", "created_at"]
+    search_fields = ["detail", "customer__user__email", "customer__lead_id"]
+    list_select_related = ["appointment_type", "customer__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+
+    @admin.display(description="what", ordering="code")
+    def what(self, obj: FlgFailure) -> str:
+        return obj.get_code_display()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -161,3 +161,51 @@ class AppointmentSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closes_at > timezone.now()
+
+
+class FlgFailure(models.Model):
+    """A time FLG 360 could not give a customer a session, kept for staff to see."""
+
+    class Action(models.TextChoices):
+        START = "start", "Start"
+        PAGE = "page", "Page refresh"
+        REFRESH = "refresh", "Automatic refresh"
+        VERIFY = "verify", "Admin check"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices, default=Action.START)
+    appointment_type = models.ForeignKey(
+        AppointmentType,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="failures",
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="failures"
+    )
+    code = models.CharField(max_length=40, db_index=True)
+    status = models.PositiveSmallIntegerField("FLG status", null=True, blank=True)
+    customer_message = models.TextField("message shown to the customer")
+    detail = models.TextField("detail for staff")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["appointment_type", "-created_at"], name="failure_type_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    CODE_NAMES = {
+        "rejected": "FLG refused the lead or type (400)",
+        "key_invalid": "Access key invalid (401)",
+        "key_forbidden": "Key lacks Appointments (403)",
+        "unavailable": "FLG unavailable",
+        "protocol_error": "Unusable answer from FLG",
+        "not_configured": "FLG not configured",
+    }
+
+    def get_code_display(self) -> str:
+        return self.CODE_NAMES.get(self.code, self.code)

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import flg
-from appointments.models import AppointmentSession, AppointmentType, Customer
+from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 
 REUSE_WINDOW = dt.timedelta(seconds=30)
 SESSION_RATE_LIMIT = 10  # new sessions per customer per minute
@@ -147,19 +147,65 @@ def _reusable_session(
     return recent.order_by("-created_at").first()
 
 
+def failure_record(
+    *,
+    error: flg.FlgError,
+    customer: Customer | None,
+    appointment_type: AppointmentType | None,
+    action: str = FlgFailure.Action.START,
+) -> FlgFailure:
+    """Keep an FLG failure for staff: what the customer saw, and the detail (never the key)."""
+    detail = error.detail
+    if settings.FLG_API_KEY:
+        detail = detail.replace(settings.FLG_API_KEY, "[access key]")
+    return FlgFailure.objects.create(
+        action=action,
+        appointment_type=appointment_type,
+        customer=customer,
+        code=error.code,
+        status=error.status,
+        customer_message=error.customer_message,
+        detail=detail,
+    )
+
+
 def session_start(
     *,
     customer: Customer,
     appointment_type: AppointmentType,
     force_new: bool = False,
     replacing: AppointmentSession | None = None,
+    action: str = FlgFailure.Action.START,
 ) -> AppointmentSession:
     """Reuse a just-created open session or create one with FLG (one call, even under races).
 
     With `force_new` ("start over") a fresh session is always created; `replacing` is never
-    handed back (a refresh must change the session). Raises flg.FlgError
-    when FLG cannot create one and SessionLimitReached when the customer creates too many.
+    handed back (a refresh must change the session). Raises flg.FlgError (recorded as an
+    FlgFailure) when FLG cannot create one and SessionLimitReached when the customer creates
+    too many.
     """
+    try:
+        return _session_start(
+            customer=customer,
+            appointment_type=appointment_type,
+            force_new=force_new,
+            replacing=replacing,
+        )
+    except flg.FlgError as error:
+        # Recorded after the lock's transaction has ended, so the record is never rolled back.
+        failure_record(
+            error=error, customer=customer, appointment_type=appointment_type, action=action
+        )
+        raise
+
+
+def _session_start(
+    *,
+    customer: Customer,
+    appointment_type: AppointmentType,
+    force_new: bool,
+    replacing: AppointmentSession | None,
+) -> AppointmentSession:
     with _customer_lock(customer.pk):
         now = timezone.now()
         if not force_new:
@@ -185,8 +231,28 @@ def session_start(
         )
 
 
-def session_refresh(*, customer: Customer, session: AppointmentSession) -> AppointmentSession:
+def session_refresh(
+    *, customer: Customer, session: AppointmentSession, action: str = FlgFailure.Action.REFRESH
+) -> AppointmentSession:
     """A fresh session to replace one that is due (shared with other tabs that just asked)."""
     return session_start(
-        customer=customer, appointment_type=session.appointment_type, replacing=session
+        customer=customer,
+        appointment_type=session.appointment_type,
+        replacing=session,
+        action=action,
+    )
+
+
+def appointment_type_verify(
+    *, appointment_type: AppointmentType, customer: Customer
+) -> AppointmentSession:
+    """Staff check: create a real session for this customer, proving the type id and group.
+
+    The session is kept like any other, so the check shows in the customer's history.
+    """
+    return session_start(
+        customer=customer,
+        appointment_type=appointment_type,
+        force_new=True,
+        action=FlgFailure.Action.VERIFY,
     )

@@ -6,16 +6,17 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from appointments import flg, services
-from appointments.models import AppointmentSession, Customer
+from appointments.models import AppointmentSession, Customer, FlgFailure
 
 logger = logging.getLogger("appointments.views")
 
@@ -154,7 +155,9 @@ def session_page(request: HttpRequest, slug: str, session_id: uuid.UUID) -> Http
         raise Http404("No such session for this customer.")
     if services.session_is_due(session):
         try:
-            session = services.session_refresh(customer=customer, session=session)
+            session = services.session_refresh(
+                customer=customer, session=session, action=FlgFailure.Action.PAGE
+            )
         except flg.FlgError as exc:
             _log_flg_failure(request, exc, customer)
             return _flg_error_page(request, exc, retry_url=request.path, retry_post=False)
@@ -251,3 +254,12 @@ def lockout(request: HttpRequest, response: Any = None, credentials: Any = None)
     )
     page["Retry-After"] = str(minutes * 60)
     return page
+
+
+class InviteAcceptView(auth_views.PasswordResetConfirmView):
+    """An invited customer chooses a password and is signed in straight away."""
+
+    template_name = "registration/invite_confirm.html"
+    post_reset_login = True
+    post_reset_login_backend = "appointments.backends.EmailBackend"
+    success_url = reverse_lazy("home")

@@ -222,6 +222,8 @@ STORAGES = {
 PORTAL_NAME = env.str("PORTAL_NAME", default="Appointment booking")
 PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default="support@example.com")
 PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
+# Where customers reach the portal, for links in emails sent outside a request.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- FLG 360 ------------------------------------------------------------------------------
 

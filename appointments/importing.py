@@ -1,0 +1,276 @@
+"""Onboarding customers from a CSV file: every row checked first, then all written or none.
+
+Columns: email, first_name, last_name, lead_id, lead_group_id and, optionally,
+lead_group_name (which creates the lead group when its id is new). Rows are matched to
+existing customers by email, whatever its letter case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from appointments.models import Customer, LeadGroup
+
+REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
+OPTIONAL_COLUMNS = ["lead_group_name"]
+MAX_BYTES = 2 * 1024 * 1024
+
+
+class ImportRefused(Exception):
+    """The file has errors; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the file; nothing was imported.")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass
+class PlannedRow:
+    line: int
+    email: str
+    first_name: str
+    last_name: str
+    lead_id: str
+    lead_group_id: int
+    lead_group_name: str
+    action: str = "create"  # create, update or unchanged
+    customer: Customer | None = None
+
+
+@dataclass
+class ImportPlan:
+    rows: list[PlannedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    new_groups: dict[int, str] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.count('create')} to create, {self.count('update')} to update, "
+            f"{self.count('unchanged')} unchanged"
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Customer]
+    updated: int
+    unchanged: int
+    groups_created: int
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(
+            [
+                RowError(
+                    0,
+                    "The file is not UTF-8 text. In Excel choose Save As > "
+                    "'CSV UTF-8 (Comma delimited)' and try again.",
+                )
+            ]
+        ) from None
+
+
+def _reader(text: str) -> csv.reader:  # type: ignore[valid-type]
+    first_line = text.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _column(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def customers_import_plan(*, data: bytes) -> ImportPlan:
+    """Check every row of the file and say what importing it would do; writes nothing."""
+    if len(data) > MAX_BYTES:
+        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
+    reader = _reader(_decode(data))
+    plan = ImportPlan()
+    try:
+        header = [_column(name) for name in next(reader)]
+    except StopIteration:
+        raise ImportRefused([RowError(0, "The file is empty.")]) from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ImportRefused(
+            [
+                RowError(
+                    1,
+                    f"missing column(s): {', '.join(missing)}. The first line must name the "
+                    f"columns {', '.join(REQUIRED_COLUMNS)} (and optionally lead_group_name).",
+                )
+            ]
+        )
+
+    known_groups = dict(LeadGroup.objects.values_list("flg_id", "name"))
+    seen_emails: dict[str, int] = {}
+    seen_leads: dict[str, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        row = dict(zip(header, (v.strip() for v in values), strict=False))
+        problems = []
+        email = row.get("email", "")
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems.append(f"{email!r} is not an email address" if email else "email is empty")
+        lead_id = row.get("lead_id", "")
+        if not lead_id.isascii() or not lead_id.isdigit():
+            problems.append(
+                f"lead id {lead_id!r} must be digits only" if lead_id else "lead_id is empty"
+            )
+        raw_group = row.get("lead_group_id", "")
+        group_id = int(raw_group) if raw_group.isascii() and raw_group.isdigit() else None
+        group_name = row.get("lead_group_name", "")
+        if group_id is None:
+            problems.append(
+                f"lead group id {raw_group!r} must be a whole number"
+                if raw_group
+                else "lead_group_id is empty"
+            )
+        elif group_id not in known_groups and group_id not in plan.new_groups:
+            if group_name:
+                plan.new_groups[group_id] = group_name
+            else:
+                problems.append(
+                    f"lead group {group_id} does not exist; add it in the admin first, or give "
+                    "its name in a lead_group_name column to create it"
+                )
+        key = email.lower()
+        if key and key in seen_emails:
+            problems.append(f"{email} is also on line {seen_emails[key]}")
+        if lead_id and lead_id in seen_leads:
+            problems.append(f"lead id {lead_id} is also on line {seen_leads[lead_id]}")
+        seen_emails.setdefault(key, line)
+        seen_leads.setdefault(lead_id, line)
+        if problems:
+            plan.errors.append(RowError(line, "; ".join(problems)))
+            continue
+        plan.rows.append(
+            PlannedRow(
+                line=line,
+                email=email,
+                first_name=row.get("first_name", ""),
+                last_name=row.get("last_name", ""),
+                lead_id=lead_id,
+                lead_group_id=group_id or 0,
+                lead_group_name=group_name,
+            )
+        )
+    _match_existing(plan)
+    if plan.errors:
+        plan.errors.sort(key=lambda e: e.line)
+        raise ImportRefused(plan.errors)
+    return plan
+
+
+def _match_existing(plan: ImportPlan) -> None:
+    User = get_user_model()
+    users = {
+        u.email.lower(): u
+        for u in User._default_manager.filter(email__in=[r.email for r in plan.rows])
+    }
+    # email__in is case-sensitive; find the rest case-insensitively, one query per odd case.
+    for row in plan.rows:
+        if row.email.lower() not in users:
+            found = User._default_manager.filter(email__iexact=row.email).first()
+            if found is not None:
+                users[row.email.lower()] = found
+    customers_by_user = {
+        c.user_id: c
+        for c in Customer.objects.select_related("lead_group").filter(
+            user__in=[u.pk for u in users.values()]
+        )
+    }
+    lead_owners = dict(
+        Customer.objects.filter(lead_id__in=[r.lead_id for r in plan.rows]).values_list(
+            "lead_id", "user__email"
+        )
+    )
+    for row in plan.rows:
+        user = users.get(row.email.lower())
+        owner = lead_owners.get(row.lead_id)
+        if owner is not None and owner.lower() != row.email.lower():
+            plan.errors.append(
+                RowError(row.line, f"lead id {row.lead_id} is already linked to {owner}")
+            )
+            continue
+        customer = customers_by_user.get(user.pk) if user else None
+        row.customer = customer
+        if user is None or customer is None:
+            row.action = "create" if user is None else "update"
+            continue
+        same = (
+            user.first_name == row.first_name
+            and user.last_name == row.last_name
+            and customer.lead_id == row.lead_id
+            and customer.lead_group is not None
+            and customer.lead_group.flg_id == row.lead_group_id
+        )
+        row.action = "unchanged" if same else "update"
+
+
+@transaction.atomic
+def customers_import_apply(*, data: bytes) -> ImportResult:
+    """Import the file: all rows or, when any row is bad, none (raises ImportRefused)."""
+    plan = customers_import_plan(data=data)
+    User = get_user_model()
+    groups = {g.flg_id: g for g in LeadGroup.objects.all()}
+    for flg_id, name in plan.new_groups.items():
+        groups[flg_id] = LeadGroup.objects.create(flg_id=flg_id, name=name)
+    created: list[Customer] = []
+    updated = 0
+    for row in plan.rows:
+        if row.action == "unchanged":
+            continue
+        user = User._default_manager.filter(email__iexact=row.email).first()
+        is_new = user is None
+        if user is None:
+            # New customers choose their own password, from an invite or "forgotten password".
+            user = User(username=row.email.lower(), email=row.email)
+            user.set_unusable_password()
+        user.first_name, user.last_name = row.first_name, row.last_name
+        user.save()
+        customer, _ = Customer.objects.update_or_create(
+            user=user,
+            defaults={"lead_id": row.lead_id, "lead_group": groups[row.lead_group_id]},
+        )
+        if is_new:
+            created.append(customer)
+        else:
+            updated += 1
+    return ImportResult(
+        created=created,
+        updated=updated,
+        unchanged=plan.count("unchanged"),
+        groups_created=len(plan.new_groups),
+    )
