@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN_ENV := DEBUG=1 FLG_SANDBOX=1
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ test: $(VENV)/.dev
 		echo "== Skipped the PostgreSQL run: not reachable at $(TEST_DATABASE_URL)"; \
 		echo "   (set TEST_DATABASE_URL to run the database and concurrency tests there)"; \
 	fi
+
+$(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+# Load on loopback: the portal and the sandbox under gunicorn, customers played by locust.
+bench: $(VENV)/.bench
+	$(PY) bench/run.py
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

@@ -24,7 +24,6 @@ from appointments import flg
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 
 REUSE_WINDOW = dt.timedelta(seconds=30)
-SESSION_RATE_LIMIT = 10  # new sessions per customer per minute
 SESSION_RATE_WINDOW = 60
 
 
@@ -121,7 +120,7 @@ def _take_rate_slot(customer: Customer) -> None:
         count = cache.incr(key)
     except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
         return
-    if count > SESSION_RATE_LIMIT:
+    if count > settings.BOOKING_SESSIONS_PER_MINUTE:
         retry_after = SESSION_RATE_WINDOW - int(time.time() % SESSION_RATE_WINDOW)
         raise SessionLimitReached(retry_after=max(1, retry_after))
 

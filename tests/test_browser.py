@@ -11,10 +11,6 @@ import pytest
 
 from tests.conftest import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between page actions are ordinary blocking calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -41,6 +37,11 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread from here on; the ORM
+    # calls the tests make between page actions are ordinary blocking calls. (Subprocesses
+    # that tests start drop DJANGO_* variables, so `check --deploy` never sees this.)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

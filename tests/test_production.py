@@ -79,7 +79,7 @@ def gunicorn_portal(tmp_path_factory):
             try:
                 requests.get(url + "/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         yield url, tmp / "gunicorn.log"
     finally:
@@ -185,12 +185,12 @@ def test_the_session_limit_is_shared_through_redis(settings, customer):
     from django.core.cache import cache
 
     cache.clear()
-    for _ in range(services.SESSION_RATE_LIMIT):
+    for _ in range(settings.BOOKING_SESSIONS_PER_MINUTE):
         services._take_rate_slot(customer)
     # Another worker sees the same count: it lives in Redis, not in this process.
     raw = redis.Redis(host="127.0.0.1", port=6379, db=15)
     counts = [int(raw.get(key)) for key in raw.keys(f"test-{os.getpid()}:*session-rate*")]
-    assert counts == [services.SESSION_RATE_LIMIT]
+    assert counts == [settings.BOOKING_SESSIONS_PER_MINUTE]
     with pytest.raises(services.SessionLimitReached):
         services._take_rate_slot(customer)
     cache.clear()

@@ -120,7 +120,7 @@ def run_manage(*args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in PRODUCTION_ENV and not k.startswith(("FLG_", "SECURE_", "PORTAL_"))
+        if k not in PRODUCTION_ENV and not k.startswith(("FLG_", "SECURE_", "PORTAL_", "DJANGO_"))
     }
     clean.pop("DATABASE_URL", None)
     clean.update(env)

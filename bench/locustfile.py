@@ -1,0 +1,91 @@
+"""Simulated customers: sign in, view home, start a booking, reload the page three times,
+refresh once. Each simulated customer signs in as a customer of their own."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections import Counter
+
+from locust import HttpUser, between, events, task
+
+PASSWORD = "bench-password-1"
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "200"))
+_numbers = itertools.count()
+statuses: Counter[str] = Counter()
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+PAGE_TOKEN = re.compile(r'data-csrf-token="([^"]+)"')
+
+
+@events.request.add_listener
+def count_status(request_type, name, response, exception, **kwargs):
+    code = getattr(response, "status_code", None) or "error"
+    statuses[f"{name} {code}"] += 1
+
+
+@events.quitting.add_listener
+def write_statuses(environment, **kwargs):
+    path = os.environ.get("BENCH_STATUS_FILE")
+    if path:
+        with open(path, "w") as out:
+            json.dump(statuses, out)
+
+
+class Customer(HttpUser):
+    wait_time = between(0.1, 0.4)
+    weight = 10
+
+    def on_start(self):
+        number = next(_numbers) % CUSTOMERS
+        page = self.client.get("/accounts/login/", name="login")
+        token = TOKEN.search(page.text).group(1)
+        self.client.post(
+            "/accounts/login/",
+            {
+                "username": f"bench-{number}@example.com",
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": token,
+            },
+            name="login",
+            allow_redirects=False,
+        )
+
+    @task
+    def book(self):
+        home = self.client.get("/", name="home")
+        match = TOKEN.search(home.text)
+        if not match:
+            return
+        started = self.client.post(
+            "/book/consultation/",
+            {"csrfmiddlewaretoken": match.group(1)},
+            name="start",
+            allow_redirects=False,
+        )
+        location = started.headers.get("Location")
+        if started.status_code != 303 or not location:
+            return
+        page = None
+        for _ in range(3):
+            page = self.client.get(location, name="session")
+        found = PAGE_TOKEN.search(page.text) if page is not None else None
+        if found:
+            self.client.post(
+                location + "refresh/",
+                headers={"X-CSRFToken": found.group(1), "Accept": "application/json"},
+                name="refresh",
+            )
+
+
+class Probe(HttpUser):
+    """A light load on /healthz in the same run, to compare home against doing nothing."""
+
+    wait_time = between(0.1, 0.4)
+    weight = 1
+
+    @task
+    def healthz(self):
+        self.client.get("/healthz", name="healthz")
