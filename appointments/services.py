@@ -142,7 +142,8 @@ def _reusable_session(
         closes_at__gt=now + refresh_margin(),
     )
     if replacing is not None:
-        recent = recent.exclude(pk=replacing.pk)
+        # Only a session newer than the one being replaced (another tab's refresh) will do.
+        recent = recent.filter(created_at__gt=replacing.created_at).exclude(pk=replacing.pk)
     return recent.order_by("-created_at").first()
 
 

@@ -59,9 +59,11 @@ class Customer(HttpUser):
         match = TOKEN.search(home.text)
         if not match:
             return
+        # start_over: every start in the load is a real one that calls FLG (a plain start
+        # within 30 s of the last would reuse that session and cost nothing).
         started = self.client.post(
             "/book/consultation/",
-            {"csrfmiddlewaretoken": match.group(1)},
+            {"csrfmiddlewaretoken": match.group(1), "start_over": "1"},
             name="start",
             allow_redirects=False,
         )

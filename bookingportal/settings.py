@@ -172,6 +172,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+# With a cache every worker shares (Redis), sessions are read from it and written through to
+# the database, saving a query on every page. A per-process cache could serve a signed-out
+# session from another worker, so then sessions stay in the database only.
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

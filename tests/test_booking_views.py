@@ -350,3 +350,20 @@ def test_an_unknown_page_is_a_404_in_our_layout(signed_in):
     response = signed_in.get("/no/such/page/")
     assert response.status_code == 404
     assert "Skip to main content" in response.content.decode()
+
+
+def test_a_refresh_never_hands_back_an_older_session(flg_ready, signed_in):
+    older = session_url(start(signed_in))
+    newer = session_url(start(signed_in, start_over="1"))
+    assert older != newer
+    body = signed_in.post(newer + "refresh/").json()
+    assert body["pageUrl"] not in (older, newer)
+    assert flg_ready.calls() == 3
+
+
+def test_a_second_tab_refreshing_gets_the_first_tabs_fresh_session(flg_ready, signed_in):
+    page = session_url(start(signed_in))
+    first = signed_in.post(page + "refresh/").json()
+    second = signed_in.post(page + "refresh/").json()
+    assert first["id"] == second["id"]
+    assert flg_ready.calls() == 2
