@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from appointments import flg, importing, invites, services
 from appointments.forms import (
+    AdminEmailLoginForm,
     AppointmentTypeAdminForm,
     CustomerAdminForm,
     StaffUserChangeForm,
@@ -95,6 +96,7 @@ def _sessions_table(sessions: QuerySet[AppointmentSession]) -> str:
 admin.site.site_header = "Booking portal administration"
 admin.site.site_title = "Booking portal admin"
 admin.site.index_title = "Appointment types, lead groups and customers"
+admin.site.login_form = AdminEmailLoginForm
 
 
 @admin.register(LeadGroup)

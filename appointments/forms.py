@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
 from django.db import transaction
@@ -39,6 +40,16 @@ class EmailLoginForm(AuthenticationForm):
             "Check them and try again, or reset your password."
         ),
     }
+
+
+class AdminEmailLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in, asking for the email address staff sign in with."""
+
+    username = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
 
 
 class AppointmentTypeAdminForm(forms.ModelForm):

@@ -11,6 +11,7 @@ from bookingportal import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", health.favicon),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -104,3 +104,14 @@ def test_sessions_are_read_only_newest_first_and_filter_by_state(
     change = reverse("admin:appointments_appointmentsession_change", args=[open_.pk])
     assert staff_client.get(change).status_code == 200
     assert staff_client.post(change, {}).status_code == 403
+
+
+def test_staff_sign_in_to_the_admin_with_their_email(client):
+    get_user_model().objects.create_superuser("admin@example.com", "Admin@Example.com", "pw-a-1")
+    page = client.get("/admin/login/").content.decode()
+    assert "Email address" in page
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "admin@example.com", "password": "pw-a-1"}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200

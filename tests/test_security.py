@@ -238,3 +238,9 @@ def test_behind_the_proxy_the_address_is_the_proxys_own_entry(customer, settings
     assert client_ip(request) == "10.0.0.2"
     settings.TRUST_X_FORWARDED_PROTO = True
     assert client_ip(request) == "203.0.113.9"
+
+
+def test_the_favicon_is_found_where_browsers_look(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
