@@ -8,7 +8,6 @@ raw JSON never leaves this module and the access key never appears in a message 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import logging
 import re
@@ -25,6 +24,8 @@ from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
+
+from bookingportal.net import is_loopback
 
 logger = logging.getLogger("appointments.flg")
 
@@ -152,15 +153,6 @@ def booking_hosts() -> list[str]:
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def is_embeddable_url(url: object, *, hosts: Iterable[str]) -> bool:
     """True when `url` is an absolute https URL on exactly one of `hosts` and safe to frame.
 
@@ -182,7 +174,7 @@ def is_embeddable_url(url: object, *, hosts: Iterable[str]) -> bool:
         return False
     if parts.scheme == "https":
         default_port = 443
-    elif parts.scheme == "http" and _is_loopback(host):
+    elif parts.scheme == "http" and is_loopback(host):
         default_port = 80
     else:
         return False

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from appointments import flg, services
 from appointments.models import AppointmentSession, Customer, FlgFailure
+from bookingportal.middleware import frame_sources
 
 logger = logging.getLogger("appointments.views")
 
@@ -186,13 +187,8 @@ def _session_context(session: AppointmentSession) -> dict[str, Any]:
 
 
 def _origins() -> list[str]:
-    origins = []
-    for host in flg.booking_hosts():
-        origins.append(f"https://{host}")
-        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
-        if flg._is_loopback(hostname):
-            origins.append(f"http://{host}")
-    return origins
+    # The booking screen's messages are read only from the origins it may be framed from.
+    return frame_sources(flg.booking_hosts())
 
 
 def _json_error(code: str, message: str, status: int, **extra: Any) -> JsonResponse:

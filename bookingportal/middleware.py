@@ -14,6 +14,8 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from bookingportal.net import is_loopback
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("bookingportal.access")
 
@@ -75,13 +77,11 @@ class PermissionsPolicyMiddleware:
 
 def frame_sources(hosts: list[str]) -> list[str]:
     """CSP sources for the booking hosts: https always, http too for loopback (the sandbox)."""
-    from appointments.flg import _is_loopback
-
     sources = []
     for host in hosts:
         sources.append(f"https://{host}")
         hostname = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host
-        if _is_loopback(hostname):
+        if is_loopback(hostname):
             sources.append(f"http://{host}")
     return sources
 

@@ -7,13 +7,14 @@ with `ImproperlyConfigured` and one sentence saying what to change.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from bookingportal.net import is_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,15 +50,6 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_flg_domain(raw: str) -> str:
     """Turn FLG_DOMAIN (a bare domain or a base URL) into a base URL without a trailing slash."""
     value = raw.strip()
@@ -83,7 +75,7 @@ def parse_flg_domain(raw: str) -> str:
         raise ImproperlyConfigured(
             f"FLG_DOMAIN {raw!r} is not a domain or a URL; use e.g. demo.flg360.co.uk."
         )
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ImproperlyConfigured(
             f"FLG_DOMAIN {raw!r} uses plain http; only https is allowed except on loopback."
         )

@@ -132,17 +132,9 @@ class Sandbox:
             )
 
     def fault(self, mode: str, *, latency_ms: int = 0, hang_seconds: int = 30, times=None):
-        from flg_sandbox.models import Fault
+        from flg_sandbox.services import fault_set
 
-        Fault.objects.update_or_create(
-            pk=1,
-            defaults={
-                "mode": mode,
-                "latency_ms": latency_ms,
-                "hang_seconds": hang_seconds,
-                "times": times,
-            },
-        )
+        fault_set(mode=mode, latency_ms=latency_ms, hang_seconds=hang_seconds, times=times)
 
     def calls(self) -> int:
         """How many requests reached the sandbox's API endpoint."""

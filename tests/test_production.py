@@ -9,18 +9,14 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from appointments import flg, services
 from bookingportal.logging import JsonFormatter, RequestIdFilter
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from tests.processes import BIN, ROOT, clean_env, manage
 
 
 def free_port() -> int:
@@ -33,16 +29,9 @@ def free_port() -> int:
 def gunicorn_portal(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FLG_", "SECURE_", "PORTAL_", "DJANGO_"))
-        and k not in {"DEBUG", "DATABASE_URL", "CACHE_URL", "SESSION_COOKIE_SECURE"}
-    }
-    env.update(
+    env = dict(
         SECRET_KEY="gunicorn-test-" + "s" * 50,
         DEBUG="0",
-        ENV_FILE="/nonexistent/.env",
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp / "static"),
@@ -56,20 +45,13 @@ def gunicorn_portal(tmp_path_factory):
         LOG_FORMAT="json",
     )
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = manage(*command, timeout=120, **env)
         assert done.returncode == 0, done.stderr
     log = (tmp / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "bookingportal.wsgi"],
         cwd=ROOT,
-        env=env,
+        env=clean_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

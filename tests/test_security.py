@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.conftest import PASSWORD
+from tests.processes import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db
@@ -24,7 +22,6 @@ PRODUCTION_ENV = {
     "FLG_DOMAIN": "demo.flg360.co.uk",
     "FLG_API_KEY": "a-real-looking-key",
     "FLG_SANDBOX": "0",
-    "ENV_FILE": "/nonexistent/.env",
     "SECURE_SSL_REDIRECT": "1",
     "SESSION_COOKIE_SECURE": "1",
     "CSRF_COOKIE_SECURE": "1",
@@ -110,39 +107,21 @@ def test_x_forwarded_proto_is_trusted_only_when_configured():
         "from django.test import RequestFactory; "
         "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
     )
-    trusted = run_manage("shell", "-c", code, **env)
-    untrusted = run_manage("shell", "-c", code, **{**env, "TRUST_X_FORWARDED_PROTO": "0"})
+    trusted = manage("shell", "-c", code, **env)
+    untrusted = manage("shell", "-c", code, **{**env, "TRUST_X_FORWARDED_PROTO": "0"})
     assert trusted.stdout.strip().splitlines()[-1] == "True", trusted.stderr
     assert untrusted.stdout.strip().splitlines()[-1] == "False", untrusted.stderr
 
 
-def run_manage(*args, **env):
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PRODUCTION_ENV and not k.startswith(("FLG_", "SECURE_", "PORTAL_", "DJANGO_"))
-    }
-    clean.pop("DATABASE_URL", None)
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_the_deploy_check_passes_with_production_settings():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_the_deploy_check_fails_with_the_sandbox_on():
     env = {**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
     assert "appointments.W003" in result.stdout + result.stderr
 

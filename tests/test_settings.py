@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from bookingportal.settings import parse_flg_domain
+from tests.processes import manage
 
-ROOT = Path(__file__).resolve().parent.parent
 PRINT = (
     "from django.conf import settings as s; "
     "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.FLG_BASE_URL, s.FLG_API_KEY, "
     "','.join(s.ALLOWED_HOSTS), s.LANGUAGE_CODE, s.TIME_ZONE, s.USE_TZ, sep='|')"
 )
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FLG_", "DJANGO_"))}
-    for name in ("SECRET_KEY", "DEBUG", "DATABASE_URL", "CACHE_URL", "ALLOWED_HOSTS"):
-        clean.pop(name, None)
-    clean.update(ENV_FILE="/nonexistent/.env", **env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def settings_line(**env: str) -> list[str]:
