@@ -102,7 +102,11 @@ class CustomerAdminForm(forms.ModelForm):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
         own_user = self.instance.user_id if self.instance.pk else None
-        if email_taken(email, exclude_user_id=own_user):
+        # The lower-cased email becomes the username too (see save), which must be free.
+        username_taken = (
+            User._default_manager.filter(username=email.lower()).exclude(pk=own_user).exists()
+        )
+        if username_taken or email_taken(email, exclude_user_id=own_user):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
         return email
 

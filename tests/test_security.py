@@ -217,6 +217,9 @@ def test_behind_the_proxy_the_address_is_the_proxys_own_entry(customer, settings
     assert client_ip(request) == "10.0.0.2"
     settings.TRUST_X_FORWARDED_PROTO = True
     assert client_ip(request) == "203.0.113.9"
+    forged = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="nonsense")
+    assert client_ip(forged) == "10.0.0.2"
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR="")) is None
 
 
 def test_the_favicon_is_found_where_browsers_look(client):
