@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -407,6 +408,8 @@ class AppointmentSessionAdmin(admin.ModelAdmin):
     ]
     list_filter = [OpenFilter, "appointment_type"]
     search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
+    # Read-only, but the change view still builds form fields; say https as Django 6 will.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_select_related = ["appointment_type", "customer__user"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]

@@ -1,3 +1,5 @@
+"""Customers sign in with their email address; everything else about accounts is Django's."""
+
 from __future__ import annotations
 
 import re
@@ -52,9 +54,29 @@ def test_the_sign_in_page_asks_for_an_email_address(client):
 
 def test_sign_out_is_a_post(customer_client):
     assert customer_client.get("/accounts/logout/").status_code == 405
+    assert customer_client.get("/").status_code == 200
     response = customer_client.post("/accounts/logout/")
     assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
     assert customer_client.get("/").status_code == 302
+
+
+def test_a_signed_in_customer_visiting_sign_in_goes_home(customer_client):
+    response = customer_client.get("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, customer):
+    response = client.post(
+        "/accounts/login/?next=/", {"username": "casey@example.com", "password": PASSWORD}
+    )
+    assert response["Location"] == "/"
+    response = client.post(
+        "/accounts/login/",
+        {"username": "casey@example.com", "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/"
 
 
 def test_pages_need_sign_in(client):
@@ -70,7 +92,9 @@ def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, custome
     assert len(mail.outbox) == 1
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     page = client.get(link, follow=True)
+    assert page.status_code == 200
     assert "Choose a new password" in page.content.decode()
+    assert "base.html" in [t.name for t in page.templates]
     response = client.post(
         page.redirect_chain[-1][0],
         {"new_password1": "a-brand-new-phrase-7", "new_password2": "a-brand-new-phrase-7"},
@@ -78,6 +102,18 @@ def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, custome
     assert response.status_code == 302
     customer.user.refresh_from_db()
     assert customer.user.check_password("a-brand-new-phrase-7")
+    assert sign_in(client, "casey@example.com", "a-brand-new-phrase-7").status_code == 302
+
+
+def test_a_used_reset_link_says_it_has_expired(client, customer, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post("/accounts/password_reset/", {"email": "casey@example.com"})
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    page = client.get(link, follow=True)
+    new = {"new_password1": "a-brand-new-phrase-7", "new_password2": "a-brand-new-phrase-7"}
+    client.post(page.redirect_chain[-1][0], new)
+    again = client.get(link, follow=True)
+    assert "This link has expired" in again.content.decode()
 
 
 def test_a_reset_for_an_unknown_email_reveals_nothing(client, settings):

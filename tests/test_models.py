@@ -1,3 +1,5 @@
+"""Model validation: what staff type in gets a clear message, and the database guards the rest."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +9,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from appointments.forms import AppointmentTypeAdminForm, CustomerAdminForm, StaffUserCreationForm
+from appointments.forms import (
+    AppointmentTypeAdminForm,
+    CustomerAdminForm,
+    StaffUserChangeForm,
+    StaffUserCreationForm,
+)
 from appointments.models import AppointmentType, Customer
 
 pytestmark = pytest.mark.django_db
@@ -38,18 +45,24 @@ def test_a_lead_id_of_digits_is_valid(customer):
     customer.full_clean()
 
 
-@pytest.mark.parametrize("lead_id", ["12a", " 12", "12\n", "-12", "1.5", "\uff11\uff12"])
+@pytest.mark.parametrize("lead_id", ["12a", " 12", "12\n", "-12", "1.5", "\uff11\uff12", "\u0661"])
 def test_a_lead_id_must_be_digits_only(customer, lead_id):
     customer.lead_id = lead_id
     with pytest.raises(ValidationError) as error:
         customer.full_clean()
-    assert "digits only" in str(error.value)
+    assert "A lead id is digits only" in error.value.message_dict["lead_id"][0]
 
 
 def test_an_empty_lead_id_is_refused(customer):
     customer.lead_id = ""
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as error:
         customer.full_clean()
+    assert "lead_id" in error.value.message_dict
+
+
+def test_the_database_refuses_an_empty_lead_id(customer):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(lead_id="")
 
 
 def test_a_type_id_is_stored_canonical_even_pasted_in_capitals_with_spaces():
@@ -70,8 +83,30 @@ def test_a_type_id_that_is_not_a_uuid_gets_a_clear_message(bad):
 def test_a_slug_is_made_from_the_name_and_kept_unique():
     first = AppointmentType.objects.create(flg_id=uuid.uuid4(), name="Home survey")
     second = AppointmentType.objects.create(flg_id=uuid.uuid4(), name="Home Survey")
-    assert first.slug == "home-survey"
-    assert second.slug == "home-survey-2"
+    third = AppointmentType.objects.create(flg_id=uuid.uuid4(), name="Home survey!")
+    assert [first.slug, second.slug, third.slug] == [
+        "home-survey",
+        "home-survey-2",
+        "home-survey-3",
+    ]
+
+
+def test_the_admin_form_derives_the_slug_when_left_empty(type_for_all):
+    form = type_form(name=type_for_all.name, slug="", flg_id=str(uuid.uuid4()))
+    assert form.is_valid(), form.errors
+    assert form.save().slug == "initial-consultation-2"
+
+
+def test_a_slug_chosen_twice_gets_a_clear_message(type_for_all):
+    form = type_form(slug=type_for_all.slug, flg_id=str(uuid.uuid4()))
+    assert not form.is_valid()
+    assert "already uses this address" in form.errors["slug"][0]
+
+
+def test_a_renamed_type_keeps_its_slug(type_for_all):
+    type_for_all.name = "Renamed"
+    type_for_all.save()
+    assert type_for_all.slug == "initial-consultation"
 
 
 def test_a_duplicate_type_id_gets_a_clear_message(type_for_all):
@@ -106,6 +141,22 @@ def test_an_email_in_another_case_is_a_duplicate(customer):
     assert "letter case is ignored" in form.errors["email"][0]
 
 
+def test_the_customer_form_refuses_an_email_another_account_signs_in_with(db):
+    get_user_model().objects.create_user(username="new@example.com", email="")
+    form = customer_form(email="New@Example.com")
+    assert not form.is_valid()
+    assert "already uses this email address" in form.errors["email"][0]
+
+
+def test_the_customer_form_keeps_a_customers_own_email(customer):
+    form = CustomerAdminForm(
+        instance=customer,
+        data={"email": "Casey@Example.com", "first_name": "Casey", "lead_id": customer.lead_id},
+    )
+    assert form.is_valid(), form.errors
+    assert form.save().user.email == "Casey@Example.com"
+
+
 def test_the_staff_user_form_refuses_an_email_in_another_case(customer):
     form = StaffUserCreationForm(
         data={
@@ -117,6 +168,25 @@ def test_the_staff_user_form_refuses_an_email_in_another_case(customer):
     )
     assert not form.is_valid()
     assert "email" in form.errors
+
+
+def test_the_staff_user_change_form_refuses_an_email_in_another_case(customer, other_customer):
+    user = other_customer.user
+    form = StaffUserChangeForm(
+        instance=user,
+        data={
+            "username": user.username,
+            "email": "CASEY@Example.com",
+            "date_joined": user.date_joined.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    )
+    assert not form.is_valid()
+    assert "letter case is ignored" in form.errors["email"][0]
+
+
+def test_two_accounts_may_both_have_no_email(db):
+    get_user_model().objects.create_user(username="one")
+    get_user_model().objects.create_user(username="two")
 
 
 def test_the_database_refuses_an_email_in_another_case(customer):

@@ -1,51 +1,84 @@
+"""`manage.py seed_demo`: a demo to sign in to, the same on the portal's side and the sandbox's."""
+
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from appointments import demo
 from appointments.models import AppointmentType, Customer, LeadGroup
 from flg_sandbox import models as sandbox
 
 pytestmark = pytest.mark.django_db
 
 
+def counts() -> list[int]:
+    models = [
+        LeadGroup,
+        AppointmentType,
+        Customer,
+        get_user_model(),
+        sandbox.AppointmentType,
+        sandbox.Lead,
+        sandbox.AccessKey,
+    ]
+    return [m.objects.count() for m in models]
+
+
+def test_it_creates_the_demo_and_prints_both_sign_ins(capsys):
+    call_command("seed_demo", "--force")
+    out = capsys.readouterr().out
+    assert "customer@example.com / bookings-demo" in out
+    assert "admin@example.com / admin-demo" in out
+    assert Customer.objects.filter(user__email="customer@example.com").exists()
+
+
+def test_it_runs_without_force_when_debugging(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert Customer.objects.exists()
+
+
 def test_it_refuses_to_run_with_debug_off():
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
     assert not Customer.objects.exists()
+    assert not get_user_model().objects.exists()
 
 
-def test_it_creates_the_demo_and_can_run_twice(capsys):
+def test_running_it_twice_changes_nothing():
     call_command("seed_demo", "--force")
-    counts = [m.objects.count() for m in (LeadGroup, AppointmentType, Customer)]
+    before = counts()
     call_command("seed_demo", "--force")
-    assert [m.objects.count() for m in (LeadGroup, AppointmentType, Customer)] == counts
-    out = capsys.readouterr().out
-    assert "customer@example.com / bookings-demo" in out
-    assert "admin@example.com / admin-demo" in out
+    assert counts() == before
 
 
-def test_the_demo_customer_and_admin_can_sign_in(client):
+def test_the_demo_customer_signs_in_through_the_sign_in_page(client):
     call_command("seed_demo", "--force")
     response = client.post(
         "/accounts/login/", {"username": "customer@example.com", "password": "bookings-demo"}
     )
     assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_the_demo_admin_is_a_superuser_who_signs_in_to_the_admin(client):
+    call_command("seed_demo", "--force")
     admin = get_user_model().objects.get(email="admin@example.com")
-    assert admin.is_superuser and admin.check_password("admin-demo")
+    assert admin.is_superuser and admin.is_staff
+    client.post("/admin/login/", {"username": "admin@example.com", "password": "admin-demo"})
+    assert client.get("/admin/").status_code == 200
 
 
 def test_the_types_cover_every_case():
     call_command("seed_demo", "--force")
     types = AppointmentType.objects.all()
-    assert any(t.lead_group is None and t.is_active for t in types)
-    assert sum(1 for t in types if t.lead_group is not None) >= 2
-    assert any(not t.is_active for t in types)
+    assert sum(1 for t in types if t.lead_group is None and t.is_active) == 1
+    assert sum(1 for t in types if t.lead_group is not None and t.is_active) >= 2
+    assert sum(1 for t in types if not t.is_active) == 1
 
 
-def test_the_sandbox_holds_the_same_ids_and_both_keys(settings):
+def test_the_sandbox_holds_the_same_ids_and_both_keys():
     call_command("seed_demo", "--force")
     for t in AppointmentType.objects.select_related("lead_group"):
         mirrored = sandbox.AppointmentType.objects.get(pk=t.flg_id)
@@ -53,5 +86,5 @@ def test_the_sandbox_holds_the_same_ids_and_both_keys(settings):
     for c in Customer.objects.select_related("lead_group"):
         assert sandbox.Lead.objects.get(lead_id=c.lead_id).lead_group_id == c.lead_group.flg_id
     keys = dict(sandbox.AccessKey.objects.values_list("key", "allow_appointments"))
-    assert keys[settings.FLG_API_KEY] is True
-    assert keys[demo.NO_APPOINTMENTS_KEY] is False
+    assert keys["sandbox-appointments-key"] is True
+    assert keys["sandbox-no-appointments-key"] is False
