@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -23,7 +24,13 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from bookingportal.net import is_loopback
 
@@ -141,11 +148,22 @@ def is_configured() -> bool:
 
 
 def sessions_url() -> str:
+    """The appointment sessions endpoint under the configured base URL."""
     return settings.FLG_BASE_URL + SESSIONS_PATH
 
 
 def booking_hosts() -> list[str]:
+    """The hosts (or host:port) a publicUrl may point at."""
     return list(settings.FLG_BOOKING_HOSTS)
+
+
+# Visible ASCII only: a header cannot carry anything else unchanged, and a key pasted with a
+# curly quote or a non-breaking space would otherwise fail deep inside http.client.
+_KEY_CHARS = re.compile(r"[!-~]+", re.ASCII)
+
+
+def _usable_key(key: str) -> bool:
+    return bool(_KEY_CHARS.fullmatch(key))
 
 
 # --- The one function that decides whether a URL may be embedded ----------------------------
@@ -178,13 +196,13 @@ def is_embeddable_url(url: object, *, hosts: Iterable[str]) -> bool:
         default_port = 80
     else:
         return False
-    netloc = parts.netloc.lower()
     for allowed in hosts:
-        allowed = allowed.strip().lower()
-        if ":" in allowed and not allowed.startswith("["):
-            if netloc == allowed:
-                return True
-        elif host == allowed.strip("[]") and port in (None, default_port):
+        try:
+            entry = urlsplit("//" + allowed.strip().lower())
+            allowed_host, allowed_port = entry.hostname, entry.port
+        except ValueError:
+            continue
+        if host == allowed_host and (port or default_port) == (allowed_port or default_port):
             return True
     return False
 
@@ -192,8 +210,9 @@ def is_embeddable_url(url: object, *, hosts: Iterable[str]) -> bool:
 # --- Parsing the 200 answer ----------------------------------------------------------------
 
 _ISO_DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))$"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)",
+    re.ASCII,
 )
 
 
@@ -201,16 +220,16 @@ def parse_closes_at(value: object) -> dt.datetime:
     """An ISO 8601 timestamp with `Z` or an offset, with or without fractions, as aware UTC."""
     if not isinstance(value, str):
         raise ValueError("closesAt is not a string")
-    match = _ISO_DATETIME.match(value.strip())
+    match = _ISO_DATETIME.fullmatch(value.strip())
     if not match:
         raise ValueError("closesAt is not an ISO 8601 date and time with a time zone")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     if zulu:
         tz = dt.UTC
     else:
-        offset = dt.timedelta(hours=int(off_h), minutes=int(off_m))
-        if offset >= dt.timedelta(hours=24):
+        if int(off_h) > 23 or int(off_m or 0) > 59:
             raise ValueError("closesAt has an impossible offset")
+        offset = dt.timedelta(hours=int(off_h), minutes=int(off_m or 0))
         tz = dt.timezone(-offset if sign == "-" else offset)
     micro = int((fraction or "0").ljust(6, "0")[:6])
     moment = dt.datetime(
@@ -225,6 +244,10 @@ def _excerpt(body: bytes | str) -> str:
     if len(text) > EXCERPT_CHARS:
         text = text[:EXCERPT_CHARS] + "…"
     return text or "(empty)"
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in order, so that a repeated key can be seen."""
 
 
 def parse_session(
@@ -242,15 +265,16 @@ def parse_session(
         return FlgProtocolError(f"FLG answered 200 but {reason}: {_excerpt(body)}", status=200)
 
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_Members)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise fail("the answer is not JSON") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _Members):
         raise fail("the answer is not a JSON object")
 
     # The published example has the key " publicUrl": keys are compared without whitespace.
+    # A key given twice (exactly or after stripping) is ambiguous, so it is refused.
     fields: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in data:
         name = key.strip()
         if name in fields:
             raise fail(f"the field {name!r} appears twice")
@@ -342,22 +366,46 @@ def _headers(key: str) -> dict[str, str]:
     }
 
 
-def _read_capped(response: requests.Response) -> bytes:
+def _read_capped(response: requests.Response, *, deadline: float) -> bytes:
+    """The body, at most MAX_ANSWER_BYTES, read before the deadline.
+
+    read1 returns whatever has arrived, so an answer trickled a byte at a time is cut off at
+    the deadline instead of holding the worker for as long as the trickle lasts.
+    """
+    status = response.status_code
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
         raise FlgProtocolError(
             f"FLG's answer is {declared} bytes, more than the {MAX_ANSWER_BYTES} we accept.",
-            status=response.status_code,
+            status=status,
         )
     chunks, size = [], 0
-    for chunk in response.iter_content(8192):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise FlgProtocolError(
-                f"FLG's answer is longer than the {MAX_ANSWER_BYTES} bytes we accept.",
-                status=response.status_code,
-            )
-        chunks.append(chunk)
+    try:
+        while chunk := response.raw.read1(8192, decode_content=True):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise FlgProtocolError(
+                    f"FLG's answer is longer than the {MAX_ANSWER_BYTES} bytes we accept.",
+                    status=status,
+                )
+            if time.monotonic() > deadline:
+                raise FlgUnavailable(
+                    f"FLG did not finish its answer within the {settings.FLG_TIMEOUT} s budget.",
+                    status=status,
+                )
+            chunks.append(chunk)
+    except ReadTimeoutError:
+        raise FlgUnavailable(
+            f"FLG did not finish its answer within the {settings.FLG_TIMEOUT} s budget.",
+            status=status,
+        ) from None
+    except DecodeError:
+        raise FlgProtocolError("FLG's answer could not be decompressed.", status=status) from None
+    except (HTTPError, OSError) as exc:
+        raise FlgUnavailable(
+            f"FLG dropped the connection in the middle of its answer ({type(exc).__name__}).",
+            status=status,
+        ) from None
     return b"".join(chunks)
 
 
@@ -374,24 +422,38 @@ def _post_once(url: str, *, key: str, payload: dict[str, str], deadline: float) 
         allow_redirects=False,
         stream=True,
     ) as response:
-        body = _read_capped(response)
+        body = _read_capped(response, deadline=deadline)
         return _Answer(response.status_code, body, response.headers.get("content-type", ""))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and every exception linked to it, however requests and urllib3 wrap them."""
+    seen: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        error = stack.pop()
+        if any(error is e for e in seen):
+            continue
+        seen.append(error)
+        linked = [getattr(error, "reason", None), error.__cause__, error.__context__, *error.args]
+        stack.extend(e for e in linked if isinstance(e, BaseException))
+    return seen
 
 
 def _was_refused(exc: BaseException) -> bool:
     """True when no connection was made, so FLG cannot have seen the request."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        error = stack.pop()
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, NewConnectionError | ConnectionRefusedError):
-            return True
-        linked = [getattr(error, "reason", None), error.__cause__, error.__context__, *error.args]
-        stack.extend(e for e in linked if isinstance(e, BaseException))
-    return False
+    return any(isinstance(e, NewConnectionError | ConnectionRefusedError) for e in _causes(exc))
+
+
+def _connection_failure(exc: requests.ConnectionError) -> str:
+    causes = _causes(exc)
+    if any(isinstance(e, NameResolutionError) for e in causes):
+        return "FLG's domain could not be found (DNS); check FLG_DOMAIN."
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "The secure connection to FLG failed (TLS certificate or handshake)."
+    if _was_refused(exc):
+        return f"FLG refused the connection ({type(exc).__name__})."
+    return f"FLG dropped the connection ({type(exc).__name__})."
 
 
 def post(url: str, *, key: str, payload: dict[str, str]) -> _Answer:
@@ -413,8 +475,7 @@ def post(url: str, *, key: str, payload: dict[str, str]) -> _Answer:
             if _was_refused(exc) and delay is not None and _time_left(deadline) > delay + 0.5:
                 time.sleep(delay)
                 continue
-            reason = "refused the connection" if _was_refused(exc) else "dropped the connection"
-            raise FlgUnavailable(f"FLG {reason} ({type(exc).__name__}).") from None
+            raise FlgUnavailable(_connection_failure(exc)) from None
         except requests.RequestException as exc:
             raise FlgUnavailable(f"The request to FLG failed ({type(exc).__name__}).") from None
         if (
@@ -462,6 +523,7 @@ def error_for(answer: _Answer) -> FlgError:
 
 
 def breaker_is_open() -> bool:
+    """True while the circuit breaker makes calls fail fast after repeated failures."""
     try:
         until = cache.get(BREAKER_OPEN_KEY)
     except Exception:  # a cache outage must not take booking down with it
@@ -498,8 +560,25 @@ def breaker_reset() -> None:
 # --- The endpoint --------------------------------------------------------------------------
 
 
+_UNUSABLE_KEY = (
+    "The access key contains a space, a control character or a non-ASCII character (often a "
+    "copy-and-paste slip), so it cannot be sent; copy it again from FLG 360."
+)
+
+
+def _redacted(answer: _Answer, key: str) -> _Answer:
+    # FLG might echo the key back. Removing it from the body before anything quotes an
+    # excerpt means no part of it can reach a log or the admin, even cut off mid-key; a
+    # publicUrl that carried it is then refused rather than framed.
+    if not key or key.encode() not in answer.body:
+        return answer
+    return _Answer(
+        answer.status, answer.body.replace(key.encode(), b"[access key]"), answer.content_type
+    )
+
+
 def _redact(error: FlgError, key: str) -> FlgError:
-    # FLG might echo the key back in an error body; it must not reach a log or the admin.
+    # Belt and braces: no message we raise quotes the key, but none may ever carry it.
     if key and key in error.detail:
         error.detail = error.detail.replace(key, "[access key]")
         error.args = (error.detail,)
@@ -512,23 +591,29 @@ def create_session(
     """Create an appointment session for a lead and an appointment type."""
     if not is_configured():
         raise FlgNotConfigured("FLG_DOMAIN or FLG_API_KEY is not set.")
+    key = settings.FLG_API_KEY
+    if not _usable_key(key):
+        raise FlgKeyInvalid(_UNUSABLE_KEY)
     if breaker_is_open():
         raise FlgUnavailable(
             "Not calling FLG: the circuit breaker is open after repeated failures."
         )
-    key = settings.FLG_API_KEY
+    if not isinstance(appointment_type, uuid.UUID):
+        # A string would be sent fine but never match the echoed UUID: a wasted session.
+        appointment_type = uuid.UUID(str(appointment_type))
     payload = {"lead": str(lead), "appointmentType": str(appointment_type)}
     started = time.monotonic()
     status: int | None = None
-    outcome = "ok"
+    outcome = "error"
     try:
-        answer = post(sessions_url(), key=key, payload=payload)
+        answer = _redacted(post(sessions_url(), key=key, payload=payload), key)
         status = answer.status
         if answer.status != 200:
             raise error_for(answer)
         session = parse_session(
             answer.body, lead=str(lead), appointment_type=appointment_type, hosts=booking_hosts()
         )
+        outcome = "ok"
     except FlgError as exc:
         outcome = exc.code
         status = exc.status if exc.status is not None else status
@@ -568,6 +653,10 @@ def probe_status(*, key: str | None = None) -> int:
     if not settings.FLG_BASE_URL:
         raise FlgNotConfigured("FLG_DOMAIN is not set.")
     use_key = settings.FLG_API_KEY if key is None else key
+    if not use_key:
+        raise FlgNotConfigured("FLG_API_KEY is not set.")
+    if not _usable_key(use_key):
+        raise FlgKeyInvalid(_UNUSABLE_KEY)
     try:
         answer = post(sessions_url(), key=use_key, payload={"appointmentType": ""})
     except FlgError as exc:
@@ -577,82 +666,123 @@ def probe_status(*, key: str | None = None) -> int:
 
 # --- Checking the configuration without creating a session --------------------------------
 
+FULL_TEST = "manage.py flg_check --lead <lead id> --type <appointment type id>"
+WRONG_KEY_PREFIX = "flg-check-wrong-key-"
+
 
 @dataclass(frozen=True)
 class ConnectionCheck:
-    """The outcome of `check_connection`: whether it works, and what to change if not."""
+    """The outcome of `check_connection`: whether it works, what to change, and what was seen."""
 
     ok: bool
     summary: str
     advice: str = ""
+    steps: tuple[str, ...] = ()
+
+
+def _unreachable_advice() -> str:
+    return (
+        f"Check that FLG_DOMAIN ({settings.FLG_BASE_URL}) is your FLG 360 domain and that this "
+        "server can reach it over HTTPS (DNS, firewall, proxy); if FLG 360 itself is down, "
+        "try again later."
+    )
+
+
+def _busy(status: int) -> bool:
+    return status == 429 or 500 <= status <= 599
 
 
 def check_connection() -> ConnectionCheck:
-    """Prove the domain, the key and its Appointments permission without creating a session."""
+    """Prove the domain, the key and its Appointments permission without creating a session.
+
+    Two requests without a lead: a deliberately wrong key must get 401 (FLG checks the key
+    before the body), then the configured key must get 400 (lead not specified), which only a
+    valid key with Appointments permission can reach.
+    """
     if not settings.FLG_BASE_URL:
         return ConnectionCheck(
-            False, "FLG_DOMAIN is not set.", "Set FLG_DOMAIN to your FLG 360 domain."
+            False,
+            "FLG_DOMAIN is not set.",
+            "Set FLG_DOMAIN to your FLG 360 domain, e.g. demo.flg360.co.uk.",
         )
     if not settings.FLG_API_KEY:
         return ConnectionCheck(
             False,
-            "No access key is configured.",
-            "Set FLG_API_KEY (or FLG_API_KEY_FILE) to an FLG 360 access key with "
-            "'Allow access to Appointments' ticked.",
+            "No access key is configured: FLG_API_KEY and FLG_API_KEY_FILE are both unset.",
+            "Set FLG_API_KEY (or FLG_API_KEY_FILE, the path of a file holding it) to an FLG 360 "
+            "access key with 'Allow access to Appointments' ticked.",
         )
+    steps: list[str] = []
+
+    def result(ok: bool, summary: str, advice: str = "") -> ConnectionCheck:
+        return ConnectionCheck(ok, summary, advice, tuple(steps))
+
+    step = "A deliberately wrong key"
     try:
-        # A key that cannot exist: FLG must refuse it before it looks at the body.
-        wrong = probe_status(key="flg-check-" + uuid.uuid4().hex)
+        wrong = probe_status(key=WRONG_KEY_PREFIX + secrets.token_hex(16))
+        steps.append(f"{step}: FLG answered {wrong}" + (" as it should." if wrong == 401 else "."))
+        if _busy(wrong):
+            return result(
+                False, f"FLG 360 is busy or unavailable ({wrong}).", "Try again in a few minutes."
+            )
         if wrong != 401:
-            return ConnectionCheck(
+            hint = (
+                " A redirect usually means FLG_DOMAIN is not the exact FLG 360 domain."
+                if 300 <= wrong <= 399
+                else ""
+            )
+            return result(
                 False,
                 f"The check cannot conclude: FLG answered {wrong} to a deliberately wrong key "
-                "instead of 401.",
-                "Check that FLG_DOMAIN is your FLG 360 domain, then run the full test: "
-                "manage.py flg_check --lead <lead id> --type <appointment type id>.",
+                f"instead of 401, so its answer to the configured key would prove nothing.{hint}",
+                f"Check that FLG_DOMAIN ({settings.FLG_BASE_URL}) is your FLG 360 domain, then "
+                f"run the full test, which creates a real session: {FULL_TEST}.",
             )
+        step = "The configured key, without a lead"
         status = probe_status()
-    except FlgUnavailable as exc:
-        return ConnectionCheck(
+        steps.append(f"{step}: FLG answered {status}.")
+    except FlgKeyInvalid as exc:
+        steps.append(f"{step}: not sent.")
+        return result(
             False,
-            f"FLG 360 could not be reached: {exc.detail}",
-            "Check FLG_DOMAIN and that this server can reach it over HTTPS; if FLG is down, "
-            "try again later.",
+            exc.detail,
+            "Copy the key again from FLG 360 (Settings > Configuration > Access Keys) into "
+            "FLG_API_KEY or the file FLG_API_KEY_FILE names.",
         )
+    except FlgUnavailable as exc:
+        steps.append(f"{step}: no answer. {exc.detail}")
+        return result(False, f"FLG 360 could not be reached: {exc.detail}", _unreachable_advice())
     except FlgError as exc:
-        return ConnectionCheck(
+        steps.append(f"{step}: an answer we cannot use. {exc.detail}")
+        return result(
             False,
             f"FLG 360 answered something unexpected: {exc.detail}",
-            "Check that FLG_DOMAIN is your FLG 360 domain and not another site.",
+            f"Check that FLG_DOMAIN ({settings.FLG_BASE_URL}) is your FLG 360 domain and not "
+            "another site.",
         )
     if status == 400:
-        return ConnectionCheck(
-            True,
-            "FLG 360 accepted the access key, and the key may use Appointments.",
-        )
+        return result(True, "FLG 360 accepted the access key, and the key may use Appointments.")
     if status == 401:
-        return ConnectionCheck(
+        return result(
             False,
             "FLG 360 says the access key is invalid (401).",
             "Copy the key again from FLG 360 (Settings > Configuration > Access Keys) into "
-            "FLG_API_KEY or FLG_API_KEY_FILE.",
+            "FLG_API_KEY or the file FLG_API_KEY_FILE names.",
         )
     if status == 403:
-        return ConnectionCheck(
+        return result(
             False,
             "The access key is valid but may not use Appointments (403).",
             "In FLG 360 go to Settings > Configuration > Access Keys, open the key and tick "
             "'Allow access to Appointments'.",
         )
-    if status == 429 or status >= 500:
-        return ConnectionCheck(
-            False,
-            f"FLG 360 is busy or unavailable ({status}).",
-            "Try again in a few minutes.",
+    if _busy(status):
+        return result(
+            False, f"FLG 360 is busy or unavailable ({status}).", "Try again in a few minutes."
         )
-    return ConnectionCheck(
+    return result(
         False,
         f"FLG 360 answered {status}, which the check does not expect.",
-        "Check that FLG_DOMAIN is your FLG 360 domain, then run the full test: "
-        "manage.py flg_check --lead <lead id> --type <appointment type id>.",
+        f"Check that FLG_DOMAIN ({settings.FLG_BASE_URL}) is your FLG 360 domain, then run the "
+        f"full test, which creates a real session: {FULL_TEST}.",
     )

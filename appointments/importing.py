@@ -211,6 +211,12 @@ def _match_existing(plan: ImportPlan) -> None:
             user__in=[u.pk for u in users.values()]
         )
     }
+    # New accounts are named by their email; another account may already have that name.
+    taken_names = set(
+        User._default_manager.filter(
+            username__in=[r.email.lower() for r in plan.rows if r.email.lower() not in users]
+        ).values_list("username", flat=True)
+    )
     lead_owners = dict(
         Customer.objects.filter(lead_id__in=[r.lead_id for r in plan.rows]).values_list(
             "lead_id", "user__email"
@@ -222,6 +228,15 @@ def _match_existing(plan: ImportPlan) -> None:
         if owner is not None and owner.lower() != row.email.lower():
             plan.errors.append(
                 RowError(row.line, f"lead id {row.lead_id} is already linked to {owner}")
+            )
+            continue
+        if user is None and row.email.lower() in taken_names:
+            plan.errors.append(
+                RowError(
+                    row.line,
+                    f"another account already has the user name {row.email.lower()}; change "
+                    "that account in the admin first",
+                )
             )
             continue
         customer = customers_by_user.get(user.pk) if user else None

@@ -12,7 +12,17 @@ BIN = Path(sys.executable).parent
 
 # Everything the portal reads, so a test's subprocess never inherits the suite's own values
 # (pyproject's pytest env, or DJANGO_ALLOW_ASYNC_UNSAFE from the browser tests).
-PREFIXES = ("FLG_", "SECURE_", "PORTAL_", "DJANGO_", "AXES_", "BOOKING_", "GUNICORN_")
+PREFIXES = (
+    "FLG_",
+    "SECURE_",
+    "PORTAL_",
+    "DJANGO_",
+    "AXES_",
+    "BOOKING_",
+    "GUNICORN_",
+    "EMAIL_",
+    "LOG_",
+)
 NAMES = {
     "SECRET_KEY",
     "DEBUG",

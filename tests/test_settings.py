@@ -198,3 +198,22 @@ def test_flg_domain_accepts_a_bare_domain_or_a_base_url(raw, base):
 def test_flg_domain_rejects_anything_else(raw):
     with pytest.raises(ImproperlyConfigured):
         parse_flg_domain(raw)
+
+
+def test_the_sandbox_is_mounted_only_when_switched_on():
+    code = (
+        "from django.test import Client; "
+        "print(Client().get('/sandbox/api/v2/appointment-sessions').status_code)"
+    )
+    on = manage("shell", "-c", code, DEBUG="1", FLG_SANDBOX="1", ALLOWED_HOSTS="testserver")
+    off = manage(
+        "shell",
+        "-c",
+        code,
+        DEBUG="1",
+        FLG_SANDBOX="0",
+        FLG_DOMAIN="demo.flg360.co.uk",
+        ALLOWED_HOSTS="testserver",
+    )
+    assert on.stdout.strip().splitlines()[-1] == "405", on.stderr
+    assert off.stdout.strip().splitlines()[-1] == "404", off.stderr

@@ -142,6 +142,14 @@ def test_a_lead_id_linked_to_another_email_is_refused(tmp_path, customer, homeow
 
 
 @pytest.mark.django_db
+def test_an_email_taken_as_another_accounts_user_name_is_refused(tmp_path):
+    get_user_model().objects.create_user("ann@example.com", "someone.else@example.com", "pw")
+    errors = refused(write(tmp_path, GOOD))
+    assert "Line 2: another account already has the user name ann@example.com" in errors
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_file_that_is_not_utf8_gets_advice(tmp_path):
     errors = refused(write(tmp_path, GOOD.replace("Ann", "Zoë"), encoding="utf-16"))
     assert "CSV UTF-8" in errors
