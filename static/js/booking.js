@@ -228,6 +228,28 @@
     }
   });
 
+  // A frame sent to a host outside our frame-src (FLG redirecting elsewhere) is refused by
+  // our own policy, yet its load event still fires: the violation is the only sign of it.
+  // It may happen before this deferred script runs, hence the buffered observer.
+  function frameRefused(violation) {
+    if (violation.effectiveDirective === "frame-src" && violation.disposition === "enforce") {
+      window.clearTimeout(loadTimer);
+      fallback.hidden = false;
+    }
+  }
+  if (window.ReportingObserver) {
+    new window.ReportingObserver(
+      function (reports) {
+        reports.forEach(function (report) {
+          frameRefused(report.body);
+        });
+      },
+      { types: ["csp-violation"], buffered: true }
+    ).observe();
+  } else {
+    document.addEventListener("securitypolicyviolation", frameRefused);
+  }
+
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") {
       tick();
