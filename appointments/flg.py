@@ -345,7 +345,6 @@ def _http() -> requests.Session:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        session.max_redirects = 0
         _local.session = session
     return session
 
@@ -414,14 +413,13 @@ def _post_once(url: str, *, key: str, payload: dict[str, str], deadline: float) 
     if remaining <= 0:
         raise FlgUnavailable(f"No time left in the {settings.FLG_TIMEOUT} s budget for FLG.")
     timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
-    with _http().post(
-        url,
-        data=json.dumps(payload).encode(),
-        headers=_headers(key),
-        timeout=timeout,
-        allow_redirects=False,
-        stream=True,
-    ) as response:
+    http = _http()
+    request = http.prepare_request(
+        requests.Request("POST", url, data=json.dumps(payload).encode(), headers=_headers(key))
+    )
+    # Straight to the adapter: Session.send reads a redirect's whole body (past the size cap)
+    # even when told not to follow it, and would keep FLG's cookies for the next customer.
+    with http.get_adapter(url).send(request, stream=True, timeout=timeout) as response:
         body = _read_capped(response, deadline=deadline)
         return _Answer(response.status_code, body, response.headers.get("content-type", ""))
 
@@ -468,8 +466,6 @@ def post(url: str, *, key: str, payload: dict[str, str]) -> _Answer:
             raise FlgUnavailable(
                 f"FLG did not answer within the {settings.FLG_TIMEOUT} s budget."
             ) from None
-        except requests.TooManyRedirects:
-            raise FlgProtocolError("FLG answered with a redirect, which we never follow.") from None
         except requests.ConnectionError as exc:
             delay = refused_retries.pop(0) if refused_retries else None
             if _was_refused(exc) and delay is not None and _time_left(deadline) > delay + 0.5:
@@ -516,6 +512,12 @@ def error_for(answer: _Answer) -> FlgError:
         )
     if status == 429 or 500 <= status <= 599:
         return FlgUnavailable(f"FLG is unavailable ({status}). FLG said: {excerpt}", status=status)
+    if 300 <= status <= 399:
+        return FlgProtocolError(
+            f"FLG answered with a redirect ({status}), which we never follow: FLG_DOMAIN may not "
+            f"be the exact FLG 360 domain. FLG said: {excerpt}",
+            status=status,
+        )
     return FlgProtocolError(f"FLG answered with status {status}: {excerpt}", status=status)
 
 
@@ -693,12 +695,10 @@ def _busy(status: int) -> bool:
 
 
 def check_connection() -> ConnectionCheck:
-    """Prove the domain, the key and its Appointments permission without creating a session.
-
-    Two requests without a lead: a deliberately wrong key must get 401 (FLG checks the key
-    before the body), then the configured key must get 400 (lead not specified), which only a
-    valid key with Appointments permission can reach.
-    """
+    """Prove the domain, the key and its Appointments permission without creating a session."""
+    # Two requests without a lead: a deliberately wrong key must get 401 (FLG checks the key
+    # before the body), then the configured key must get 400 (lead not specified), which only
+    # a valid key with Appointments permission can reach.
     if not settings.FLG_BASE_URL:
         return ConnectionCheck(
             False,
