@@ -55,10 +55,19 @@ def appointment_type_for_customer(*, customer: Customer, slug: str) -> Appointme
 def session_for_customer(
     *, customer: Customer, session_id: Any, slug: str
 ) -> AppointmentSession | None:
-    """The customer's own session at this address, or None (others' sessions do not exist)."""
+    """The customer's own session at this address, or None (others' sessions do not exist).
+
+    Only for a type the customer may still book: a refresh of one switched off or moved to
+    another lead group since would create a session FLG refuses or staff no longer offer.
+    """
     return (
         AppointmentSession.objects.select_related("appointment_type")
-        .filter(pk=session_id, customer=customer, appointment_type__slug=slug)
+        .filter(
+            pk=session_id,
+            customer=customer,
+            appointment_type__slug=slug,
+            appointment_type__in=AppointmentType.objects.bookable_by(customer),
+        )
         .first()
     )
 
