@@ -349,6 +349,14 @@ def _http() -> requests.Session:
     return session
 
 
+def connections_close() -> None:
+    """Close this thread's pooled connections to FLG (tests, or a worker shutting down)."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is not None:
+        session.close()
+        _local.session = None
+
+
 @dataclass(frozen=True)
 class _Answer:
     status: int

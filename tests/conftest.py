@@ -159,4 +159,9 @@ def sandbox(transactional_db, live_server, settings):
         key=Sandbox.NO_APPOINTMENTS_KEY, name="no appointments", allow_appointments=False
     )
     Fault.objects.get_or_create(pk=1)
-    return handle
+    yield handle
+    # A kept-alive connection would keep a live-server thread, and its database connection,
+    # busy past the test (PostgreSQL then refuses to drop the test database).
+    from appointments import flg
+
+    flg.connections_close()
