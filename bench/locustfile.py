@@ -1,5 +1,12 @@
-"""Simulated customers: sign in, view home, start a booking, reload the page three times,
-refresh once. Each simulated customer signs in as a customer of their own."""
+"""Simulated customers for `make bench`: sign in, view home, start a booking, reload the page
+three times, refresh once, and again. Each simulated customer signs in as a customer of their
+own; one more user probes /healthz beside them.
+
+bench/run.py starts this with `locust --headless`; the environment carries what it needs:
+BENCH_CUSTOMERS (how many seeded customers there are), BENCH_STATUS_FILE (where to write the
+count of answers per endpoint and status, and every response time, for exact percentiles) and
+BENCH_SLOW_MS (an answer slower than this counts as having waited for FLG's timeout).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +14,28 @@ import itertools
 import json
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 from locust import HttpUser, between, events, task
 
-PASSWORD = "bench-password-1"
+PASSWORD = "bench-password-1"  # the seeded customers' (bench/seed.py)
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "200"))
+SLOW_MS = float(os.environ.get("BENCH_SLOW_MS", "2500"))
 _numbers = itertools.count()
 statuses: Counter[str] = Counter()
+times: defaultdict[str, list[float]] = defaultdict(list)
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PAGE_TOKEN = re.compile(r'data-csrf-token="([^"]+)"')
 
 
 @events.request.add_listener
-def count_status(request_type, name, response, exception, **kwargs):
+def count_status(request_type, name, response_time, response, exception, **kwargs):
     code = getattr(response, "status_code", None) or "error"
     statuses[f"{name} {code}"] += 1
+    times[name].append(response_time)
+    if response_time >= SLOW_MS:
+        statuses[f"{name} slow"] += 1
 
 
 @events.quitting.add_listener
@@ -31,16 +43,15 @@ def write_statuses(environment, **kwargs):
     path = os.environ.get("BENCH_STATUS_FILE")
     if path:
         with open(path, "w") as out:
-            json.dump(statuses, out)
+            json.dump({"statuses": statuses, "times": times}, out)
 
 
 class Customer(HttpUser):
     wait_time = between(0.1, 0.4)
-    weight = 10
 
     def on_start(self):
         number = next(_numbers) % CUSTOMERS
-        page = self.client.get("/accounts/login/", name="login")
+        page = self.client.get("/accounts/login/", name="login page")
         token = TOKEN.search(page.text).group(1)
         self.client.post(
             "/accounts/login/",
@@ -60,7 +71,8 @@ class Customer(HttpUser):
         if not match:
             return
         # start_over: every start in the load is a real one that calls FLG (a plain start
-        # within 30 s of the last would reuse that session and cost nothing).
+        # within 30 s of the last would reuse that session and cost nothing). The counting pass
+        # in run.py uses plain starts.
         started = self.client.post(
             "/book/consultation/",
             {"csrfmiddlewaretoken": match.group(1), "start_over": "1"},
@@ -83,10 +95,10 @@ class Customer(HttpUser):
 
 
 class Probe(HttpUser):
-    """A light load on /healthz in the same run, to compare home against doing nothing."""
+    """A light load on /healthz in the same run: what a request costs that does nothing."""
 
+    fixed_count = 1
     wait_time = between(0.1, 0.4)
-    weight = 1
 
     @task
     def healthz(self):
