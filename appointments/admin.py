@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -50,20 +51,23 @@ def _count_since(model: type, since: dt.datetime) -> Subquery:
 
 
 def _failures_table(failures: QuerySet[FlgFailure]) -> str:
-    rows = list(failures[:RECENT])
+    rows = list(failures.select_related("appointment_type", "customer__user")[:RECENT])
     if not rows:
         return "None recently."
     return format_html(
-        "<table><thead><tr><th>When</th><th>What</th><th>Status</th><th>Detail</th></tr>"
-        "</thead><tbody>{}</tbody></table>",
+        "<table><thead><tr><th>When</th><th>What</th><th>Status</th><th>Type</th>"
+        "<th>Customer</th><th>From</th><th>Detail</th></tr></thead><tbody>{}</tbody></table>",
         format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     timezone.localtime(f.created_at).strftime("%d %b %Y %H:%M"),
                     f.get_code_display(),
                     f.status or "-",
+                    f.appointment_type or "-",
+                    f.customer or "-",
+                    f.get_action_display(),
                     f.detail,
                 )
                 for f in rows
@@ -192,7 +196,10 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
             messages.error(request, f"FLG connection does not work: {check.summary} {check.advice}")
         return HttpResponseRedirect(reverse("admin:appointments_appointmenttype_changelist"))
 
-    @admin.action(description="Verify with FLG for a customer (creates a real session)")
+    @admin.action(
+        description="Verify with FLG for a customer (creates a real session)",
+        permissions=["change"],
+    )
     def verify_with_flg(
         self, request: HttpRequest, queryset: QuerySet[AppointmentType]
     ) -> HttpResponse | None:
@@ -224,7 +231,11 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
                 appointment_type=appointment_type, customer=customer
             )
         except flg.FlgError as exc:
-            messages.error(request, f"{appointment_type}: FLG refused it. {exc.detail}")
+            messages.error(
+                request,
+                f"{appointment_type}: FLG did not create a session "
+                f"({FlgFailure.CODE_NAMES.get(exc.code, exc.code)}). {exc.detail}",
+            )
         except services.SessionLimitReached:
             messages.error(
                 request,
@@ -281,6 +292,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = [("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name", "lead_id"]
     list_select_related = ["user", "lead_group"]
+    actions = ["send_invitations"]
     fieldsets = [
         ("Sign-in", {"fields": ["email", "first_name", "last_name", "password"]}),
         ("In FLG 360", {"fields": ["lead_id", "lead_group"]}),
@@ -305,9 +317,32 @@ class CustomerAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Email an invitation to choose a password", permissions=["change"])
+    def send_invitations(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        sent = invites.invites_send(
+            customers=queryset.select_related("user"), base_url=request.build_absolute_uri("/")
+        )
+        if sent.sent:
+            messages.success(
+                request,
+                f"Invitation emailed to {sent.sent} customer(s). Each link works once, for "
+                f"{settings.PASSWORD_RESET_TIMEOUT // 86400} days.",
+            )
+        if sent.failed:
+            messages.error(request, _invites_failed(sent.failed))
+
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload, preview (nothing written), then confirm: the same rules as the command."""
-        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+        if not self.has_import_permission(request):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
@@ -357,18 +392,19 @@ class CustomerAdmin(admin.ModelAdmin):
                 messages.error(request, str(error))
             messages.error(request, str(refused))
             return HttpResponseRedirect(reverse("admin:appointments_customer_import"))
-        invited = 0
+        sent = invites.InviteResult()
         if payload["invites"]:
-            base_url = request.build_absolute_uri("/")
-            for customer in result.created:
-                invites.invite_send(customer=customer, base_url=base_url)
-                invited += 1
+            sent = invites.invites_send(
+                customers=result.created, base_url=request.build_absolute_uri("/")
+            )
         messages.success(
             request,
             f"Imported: {len(result.created)} created, {result.updated} updated, "
             f"{result.unchanged} unchanged, {result.groups_created} lead group(s) created"
-            + (f"; {invited} invitation(s) sent." if payload["invites"] else "."),
+            + (f"; {sent.sent} invitation(s) sent." if payload["invites"] else "."),
         )
+        if sent.failed:
+            messages.error(request, _invites_failed(sent.failed))
         return HttpResponseRedirect(changelist)
 
     @admin.display(description="email", ordering="user__email")
@@ -378,6 +414,13 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="name", ordering="user__last_name")
     def full_name(self, obj: Customer) -> str:
         return obj.user.get_full_name()
+
+
+def _invites_failed(emails: list[str]) -> str:
+    return (
+        f"No invitation could be sent to {', '.join(emails)}. Check the mail settings, then "
+        "select them and choose 'Email an invitation to choose a password'."
+    )
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -432,10 +475,26 @@ class AppointmentSessionAdmin(admin.ModelAdmin):
         return False
 
 
+class FailureCodeFilter(admin.SimpleListFilter):
+    title = "what"
+    parameter_name = "code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(FlgFailure.CODE_NAMES.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(code=self.value()) if self.value() else queryset
+
+
 @admin.register(FlgFailure)
 class FlgFailureAdmin(admin.ModelAdmin):
     list_display = ["created_at", "what", "status", "appointment_type", "customer", "action"]
-    list_filter = ["code", "action", "appointment_type", "created_at"]
+    list_filter = [
+        FailureCodeFilter,
+        "action",
+        ("appointment_type", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
     search_fields = ["detail", "customer__user__email", "customer__lead_id"]
     list_select_related = ["appointment_type", "customer__user"]
     date_hierarchy = "created_at"

@@ -79,8 +79,9 @@ class CustomerAdminForm(forms.ModelForm):
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=(
-            "Optional. Leave empty to keep the current password; a new customer without one "
-            "sets it with 'Forgotten your password?' on the sign-in page."
+            "Optional. Leave empty to keep the current password. A new customer without one "
+            "chooses it from an invitation: select them on the customer list and choose "
+            "'Email an invitation to choose a password'."
         ),
     )
 
@@ -156,3 +157,11 @@ class StaffUserCreationForm(_CaseInsensitiveEmailMixin, AdminUserCreationForm):
 
 class StaffUserChangeForm(_CaseInsensitiveEmailMixin, UserChangeForm):
     pass
+
+
+class InviteRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )

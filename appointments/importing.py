@@ -21,6 +21,8 @@ from appointments.models import Customer, LeadGroup
 REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
 OPTIONAL_COLUMNS = ["lead_group_name"]
 MAX_BYTES = 2 * 1024 * 1024
+# LeadGroup.flg_id is a PositiveIntegerField: at most this on every database.
+MAX_GROUP_ID = 2_147_483_647
 
 
 class ImportRefused(Exception):
@@ -107,16 +109,12 @@ def _column(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def customers_import_plan(*, data: bytes) -> ImportPlan:
-    """Check every row of the file and say what importing it would do; writes nothing."""
-    if len(data) > MAX_BYTES:
-        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
-    reader = _reader(_decode(data))
-    plan = ImportPlan()
-    try:
-        header = [_column(name) for name in next(reader)]
-    except StopIteration:
-        raise ImportRefused([RowError(0, "The file is empty.")]) from None
+def _header(names: list[str]) -> list[str]:
+    header = [_column(name) for name in names]
+    named = [c for c in header if c]
+    twice = sorted({c for c in named if named.count(c) > 1})
+    if twice:
+        raise ImportRefused([RowError(1, f"the column(s) {', '.join(twice)} appear twice")])
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ImportRefused(
@@ -128,16 +126,51 @@ def customers_import_plan(*, data: bytes) -> ImportPlan:
                 )
             ]
         )
+    return header
+
+
+def _too_long(label: str, value: str, limit: int) -> str | None:
+    return f"{label} is longer than {limit} characters" if len(value) > limit else None
+
+
+def customers_import_plan(*, data: bytes) -> ImportPlan:
+    """Check every row of the file and say what importing it would do; writes nothing."""
+    if len(data) > MAX_BYTES:
+        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
+    reader = _reader(_decode(data))
+    plan = ImportPlan()
+    try:
+        header = _header(next(reader))
+    except StopIteration:
+        raise ImportRefused([RowError(0, "The file is empty.")]) from None
+    except csv.Error as exc:
+        raise ImportRefused([RowError(1, f"the line cannot be read as CSV ({exc})")]) from None
 
     known_groups = dict(LeadGroup.objects.values_list("flg_id", "name"))
+    group_lines: dict[int, int] = {}
     seen_emails: dict[str, int] = {}
     seen_leads: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
+    end = reader.line_num
+    while True:
+        # A quoted value may span lines: a row is reported by the line it starts on.
+        line = end + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            plan.errors.append(RowError(line, f"the line cannot be read as CSV ({exc})"))
+            break
+        end = reader.line_num
         if not any(v.strip() for v in values):
             continue
         row = dict(zip(header, (v.strip() for v in values), strict=False))
         problems = []
+        if any(v.strip() for v in values[len(header) :]):
+            problems.append(
+                f"{len(values)} values but {len(header)} columns (a comma inside a value needs "
+                "the value in double quotes)"
+            )
         email = row.get("email", "")
         try:
             validate_email(email)
@@ -148,18 +181,38 @@ def customers_import_plan(*, data: bytes) -> ImportPlan:
             problems.append(
                 f"lead id {lead_id!r} must be digits only" if lead_id else "lead_id is empty"
             )
+        first_name, last_name = row.get("first_name", ""), row.get("last_name", "")
+        group_name = row.get("lead_group_name", "")
+        problems += filter(
+            None,
+            [
+                # The account's user name is the email, and user names stop at 150.
+                _too_long("the email", email, 150),
+                _too_long("the lead id", lead_id, 20),
+                _too_long("first_name", first_name, 150),
+                _too_long("last_name", last_name, 150),
+                _too_long("lead_group_name", group_name, 200),
+            ],
+        )
         raw_group = row.get("lead_group_id", "")
         group_id = int(raw_group) if raw_group.isascii() and raw_group.isdigit() else None
-        group_name = row.get("lead_group_name", "")
-        if group_id is None:
+        if group_id is None or group_id > MAX_GROUP_ID:
             problems.append(
                 f"lead group id {raw_group!r} must be a whole number"
                 if raw_group
                 else "lead_group_id is empty"
             )
-        elif group_id not in known_groups and group_id not in plan.new_groups:
+            group_id = None
+        elif group_id in plan.new_groups:
+            if group_name and group_name != plan.new_groups[group_id]:
+                problems.append(
+                    f"lead group {group_id} is named {plan.new_groups[group_id]!r} on line "
+                    f"{group_lines[group_id]}"
+                )
+        elif group_id not in known_groups:
             if group_name:
                 plan.new_groups[group_id] = group_name
+                group_lines[group_id] = line
             else:
                 problems.append(
                     f"lead group {group_id} does not exist; add it in the admin first, or give "
@@ -179,13 +232,15 @@ def customers_import_plan(*, data: bytes) -> ImportPlan:
             PlannedRow(
                 line=line,
                 email=email,
-                first_name=row.get("first_name", ""),
-                last_name=row.get("last_name", ""),
+                first_name=first_name,
+                last_name=last_name,
                 lead_id=lead_id,
                 lead_group_id=group_id or 0,
                 lead_group_name=group_name,
             )
         )
+    if not plan.rows and not plan.errors:
+        raise ImportRefused([RowError(0, "The file has a header line but no customers.")])
     _match_existing(plan)
     if plan.errors:
         plan.errors.sort(key=lambda e: e.line)

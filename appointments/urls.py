@@ -6,6 +6,7 @@ from appointments import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
     path(
         "accounts/invite/<uidb64>/<token>/",
         views.InviteAcceptView.as_view(),

@@ -14,8 +14,10 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import FormView
 
-from appointments import flg, services
+from appointments import flg, invites, services
+from appointments.forms import InviteRequestForm
 from appointments.models import AppointmentSession, Customer, FlgFailure
 from bookingportal.middleware import frame_sources
 
@@ -259,3 +261,17 @@ class InviteAcceptView(auth_views.PasswordResetConfirmView):
     post_reset_login = True
     post_reset_login_backend = "appointments.backends.EmailBackend"
     success_url = reverse_lazy("home")
+
+
+class InviteRenewView(FormView):
+    """A customer whose invitation expired asks for a new one (the reset form skips them)."""
+
+    template_name = "registration/invite_renew.html"
+    form_class = InviteRequestForm
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form: InviteRequestForm) -> HttpResponse:
+        invites.invite_renew(
+            email=form.cleaned_data["email"], base_url=self.request.build_absolute_uri("/")
+        )
+        return super().form_valid(form)

@@ -33,7 +33,10 @@ class Command(BaseCommand):
         try:
             if dry_run:
                 plan = importing.customers_import_plan(data=data)
-                self.stdout.write(f"Dry run, nothing written: {plan.summary}.")
+                invites_note = (
+                    f"; {plan.count('create')} invitation(s) would be sent" if send_invites else ""
+                )
+                self.stdout.write(f"Dry run, nothing written: {plan.summary}{invites_note}.")
                 return
             result = importing.customers_import_apply(data=data)
         except importing.ImportRefused as refused:
@@ -47,6 +50,11 @@ class Command(BaseCommand):
             )
         )
         if send_invites:
-            for customer in result.created:
-                invites.invite_send(customer=customer, base_url=settings.PORTAL_URL)
-            self.stdout.write(f"Invitations sent: {len(result.created)}.")
+            sent = invites.invites_send(customers=result.created, base_url=settings.PORTAL_URL)
+            self.stdout.write(f"Invitations sent: {sent.sent}.")
+            if sent.failed:
+                raise CommandError(
+                    f"The customers are imported, but no invitation could be sent to "
+                    f"{', '.join(sent.failed)}. Check the mail settings, then invite them from "
+                    "the customer list in the admin."
+                )
