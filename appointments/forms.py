@@ -5,7 +5,12 @@ from typing import Any
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    AuthenticationForm,
+    PasswordResetForm,
+    UserChangeForm,
+)
 from django.db import transaction
 
 from appointments.models import AppointmentType, Customer
@@ -165,3 +170,14 @@ class InviteRequestForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+
+class AccountPasswordResetForm(PasswordResetForm):
+    """Django's reset form, which also reaches customers who never chose a password.
+
+    Imported customers start without one; Django's own form skips them silently, so
+    "Forgotten your password?" would send an invited customer nothing.
+    """
+
+    def get_users(self, email: str) -> Any:
+        return User._default_manager.filter(email__iexact=email, is_active=True).iterator()

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from appointments.forms import EmailLoginForm
+from appointments.forms import AccountPasswordResetForm, EmailLoginForm
 from bookingportal import health
 
 urlpatterns = [
@@ -18,6 +18,11 @@ urlpatterns = [
             authentication_form=EmailLoginForm, redirect_authenticated_user=True
         ),
         name="login",
+    ),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=AccountPasswordResetForm),
+        name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

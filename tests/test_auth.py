@@ -140,3 +140,12 @@ def test_the_layout_has_a_skip_link_the_name_and_the_support_contact(customer_cl
     assert "mailto:help@acme.example" in page
     assert "0161 496 0000" in page
     assert "Signed in as" in page
+
+
+def test_a_customer_who_never_chose_a_password_can_get_a_reset_link(client, customer, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    customer.user.set_unusable_password()
+    customer.user.save()
+    client.post("/accounts/password_reset/", {"email": "casey@example.com"})
+    assert len(mail.outbox) == 1
+    assert "/accounts/reset/" in mail.outbox[0].body
