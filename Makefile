@@ -42,8 +42,8 @@ test: $(VENV)/.dev
 		echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL), and REQUIRE_POSTGRES is set."; \
 		exit 1; \
 	else \
-		echo "== Skipped the PostgreSQL run: not reachable at $(TEST_DATABASE_URL)"; \
-		echo "   (set TEST_DATABASE_URL to run the database and concurrency tests there)"; \
+		echo "== skipped: PostgreSQL not reachable at $(TEST_DATABASE_URL)"; \
+		echo "   (set TEST_DATABASE_URL to run the suite there too, with the locking tests)"; \
 	fi
 
 $(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt

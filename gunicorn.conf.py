@@ -20,6 +20,9 @@ max_requests_jitter = 200
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn believes no proxy header of its own accord: whether X-Forwarded-Proto counts is
+# the portal's decision alone (TRUST_X_FORWARDED_PROTO), in one place.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 # Heartbeat files in memory: a container's disk-backed /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

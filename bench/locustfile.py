@@ -4,7 +4,8 @@ own; one more user probes /healthz beside them.
 
 bench/run.py starts this with `locust --headless`; the environment carries what it needs:
 BENCH_CUSTOMERS (how many seeded customers there are), BENCH_STATUS_FILE (where to write the
-count of answers per endpoint and status, and every response time, for exact percentiles) and
+count of answers per endpoint and status, every response time for exact percentiles, and when
+the slow ones came) and
 BENCH_SLOW_MS (an answer slower than this counts as having waited for FLG's timeout).
 """
 
@@ -14,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import time
 from collections import Counter, defaultdict
 
 from locust import HttpUser, between, events, task
@@ -24,6 +26,7 @@ SLOW_MS = float(os.environ.get("BENCH_SLOW_MS", "2500"))
 _numbers = itertools.count()
 statuses: Counter[str] = Counter()
 times: defaultdict[str, list[float]] = defaultdict(list)
+slow: list[tuple[str, float, int]] = []
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PAGE_TOKEN = re.compile(r'data-csrf-token="([^"]+)"')
@@ -36,6 +39,7 @@ def count_status(request_type, name, response_time, response, exception, **kwarg
     times[name].append(response_time)
     if response_time >= SLOW_MS:
         statuses[f"{name} slow"] += 1
+        slow.append((name, round(time.time(), 1), round(response_time)))
 
 
 @events.quitting.add_listener
@@ -43,7 +47,7 @@ def write_statuses(environment, **kwargs):
     path = os.environ.get("BENCH_STATUS_FILE")
     if path:
         with open(path, "w") as out:
-            json.dump({"statuses": statuses, "times": times}, out)
+            json.dump({"statuses": statuses, "times": times, "slow": slow}, out)
 
 
 class Customer(HttpUser):

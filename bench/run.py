@@ -40,6 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "results.json"
+# What the servers run: a copy of the working tree taken at the start (see snapshot()).
+CODE = ["manage.py", "gunicorn.conf.py", "bookingportal", "appointments", "flg_sandbox"]
+CODE += ["templates", "static", "bench/seed.py", "bench/locustfile.py"]
+SRC = ROOT
 
 INJECTED_MS = 200
 # Small, so the degraded phase sees several timeouts; the portal's default is 10 s.
@@ -175,7 +179,7 @@ def base_env(tmp: Path, database_url: str, cache: str) -> dict[str, str]:
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=SRC,
         env=env,
         capture_output=True,
         text=True,
@@ -186,7 +190,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def seed(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "bench/seed.py", *args], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "bench/seed.py", *args], cwd=SRC, env=env, check=True)
 
 
 def sandbox_calls(env: dict[str, str]) -> int:
@@ -202,6 +206,26 @@ def set_fault(env: dict[str, str], mode: str) -> None:
         f"'latency_ms': {INJECTED_MS}, 'hang_seconds': {HANG_SECONDS}, 'times': None}})"
     )
     manage(env, "shell", "-c", code)
+
+
+def snapshot(tmp: Path) -> Path:
+    """Copy the code the servers run, so the whole run measures one version of it.
+
+    gunicorn recycles a worker every couple of thousand requests (max_requests), and a new
+    worker imports what is on disk then: an edit saved mid-run would be half measured, or a
+    half-finished one would answer 500s.
+    """
+    src = tmp / "src"
+    for name in CODE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+        else:
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, src / name)
+    return src
 
 
 # --- Processes -----------------------------------------------------------------------------
@@ -226,7 +250,7 @@ def gunicorn(
             "--no-control-socket",
             "bookingportal.wsgi",
         ],
-        cwd=ROOT,
+        cwd=SRC,
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -512,6 +536,20 @@ def log_breakdown(log: Path, since: int, until: int) -> dict[str, Any]:
     return result
 
 
+def breaker_openings(log: Path, since: int, until: int, origin: float) -> list[float]:
+    """When (seconds after `origin`) the portal logged its FLG circuit breaker opening."""
+    with log.open("rb") as f:
+        f.seek(since)
+        text = f.read(until - since).decode(errors="replace")
+    moments = set()
+    for line in text.splitlines():
+        if line.startswith("{") and "circuit breaker open" in line:
+            with contextlib.suppress(ValueError, KeyError):
+                at = dt.datetime.fromisoformat(json.loads(line)["time"]).timestamp()
+                moments.add(round(at - origin))
+    return sorted(moments)
+
+
 # --- Load ----------------------------------------------------------------------------------
 
 
@@ -530,7 +568,7 @@ def load(portal: str, label: str, duration: str) -> dict[str, Any]:
             [
                 str(BIN / "locust"),
                 "-f",
-                str(ROOT / "bench" / "locustfile.py"),
+                str(SRC / "bench" / "locustfile.py"),
                 "--headless",
                 "--users",
                 str(USERS + 1),
@@ -577,7 +615,11 @@ def load(portal: str, label: str, duration: str) -> dict[str, Any]:
         if name in endpoints:
             for p in (50, 95, 99):
                 endpoints[name][f"p{p}_ms"] = percentile(values, p)
-    return {"endpoints": endpoints, "statuses": counted.get("statuses", {})}
+    return {
+        "endpoints": endpoints,
+        "statuses": counted.get("statuses", {}),
+        "slow": counted.get("slow", []),
+    }
 
 
 def with_status(statuses: dict[str, int], suffix: str) -> int:
@@ -597,7 +639,9 @@ def main() -> int:
     OUT.mkdir(parents=True)
     database_name = ""
     cache = cache_url()
+    global SRC
     try:
+        SRC = snapshot(tmp)
         database_url, database_name = database(tmp)
         flush_cache(cache)
         env = base_env(tmp, database_url, cache)
@@ -658,7 +702,9 @@ def main() -> int:
         )
         calls_before = sandbox_calls(env)
         set_fault(env, "hang")
+        degraded_from, mark = time.time(), portal_log.stat().st_size
         degraded = load(portal, "degraded", DURATION)
+        opened = breaker_openings(portal_log, mark, portal_log.stat().st_size, degraded_from)
         set_fault(env, "none")
         degraded_calls = sandbox_calls(env) - calls_before
 
@@ -741,6 +787,14 @@ def main() -> int:
                 "starts": degraded_eps.get("start", {}).get("requests"),
                 "starts_waiting_for_timeout": degraded["statuses"].get("start slow", 0),
                 "flg_calls": degraded_calls,
+                "breaker_opened_at_s": opened,
+                # Anything besides sign-in and starts that took that long, and when (seconds
+                # into the phase): a worker whose threads all wait on FLG would show here.
+                "slow_answers": [
+                    {"name": name, "at_s": round(at - degraded_from, 1), "ms": ms}
+                    for name, at, ms in degraded["slow"]
+                    if name not in {"start", "login"}
+                ],
                 "statuses": degraded["statuses"],
                 "endpoints": degraded_eps,
             },
@@ -831,6 +885,11 @@ def print_table(r: dict[str, Any]) -> None:
             "FLG hanging: home p95 against healthy",
             f"{d['home_p95_ratio']} ({d['home_p95_ms']:g} ms)",
             "<= 2",
+        ),
+        (
+            "responses with status 500: healthy / scale",
+            f"{r['server_errors_healthy']} / {s['server_errors']}",
+            "0",
         ),
         ("FLG hanging: responses with status 500", f"{d['server_errors']}", "0"),
         (

@@ -8,7 +8,8 @@ import logging
 
 from bookingportal.middleware import request_id_var
 
-# Fields our code passes in `extra`; anything else on a record is the logging module's own.
+# The `extra` fields a line may carry. An allow-list: whatever else a library hangs on a record
+# (Django's whole request object, say) never reaches a log shipper.
 EXTRA_FIELDS = (
     "event",
     "method",
@@ -20,6 +21,7 @@ EXTRA_FIELDS = (
     "flg_status",
     "outcome",
     "appointment_type",
+    "status_code",  # Django's own lines about 4xx and 5xx answers
 )
 
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
@@ -46,21 +47,40 @@ class RequestIdMiddleware:
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         latency_ms = round((time.monotonic() - started) * 1000, 1)
+        path = loggable_path(request)
         access_logger.info(
             "%s %s %s %sms",
             request.method,
-            request.path,
+            path,
             status,
             latency_ms,
             extra={
                 "event": "request",
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": status,
                 "latency_ms": latency_ms,
                 "user_id": user_id,
             },
         )
+
+
+# URL parts that work as a password: a password-reset or invitation token, the sandbox's
+# booking screen token. Whoever reads the logs must not be able to use them.
+SECRET_URL_PARTS = ("token",)
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The request's path with any secret part replaced by its name (query strings never)."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return path
+    for name in SECRET_URL_PARTS:
+        value = match.kwargs.get(name)
+        if isinstance(value, str) and value:
+            path = path.replace(value, f"[{name}]")
+    return path
 
 
 class PermissionsPolicyMiddleware:
@@ -80,8 +100,7 @@ def frame_sources(hosts: list[str]) -> list[str]:
     sources = []
     for host in hosts:
         sources.append(f"https://{host}")
-        hostname = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host
-        if is_loopback(hostname):
+        if is_loopback(urlsplit(f"//{host}").hostname or ""):
             sources.append(f"http://{host}")
     return sources
 

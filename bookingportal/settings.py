@@ -7,6 +7,7 @@ with `ImproperlyConfigured` and one sentence saying what to change.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -116,17 +117,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every line logged while a request is served carries its id.
     "bookingportal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bookingportal.middleware.PortalCSPMiddleware",
+    "bookingportal.middleware.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before CommonMiddleware, which validates the Host header: an orchestrator probes by
+    # container address, which ALLOWED_HOSTS rightly does not list. Below the header
+    # middleware, so its answers carry the same headers as every page.
+    "bookingportal.health.HealthCheckMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "bookingportal.middleware.PortalCSPMiddleware",
-    "bookingportal.middleware.PermissionsPolicyMiddleware",
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -282,8 +288,11 @@ SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-# Preload only sends the header's "preload" token; submitting the domain stays a choice.
-SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
+# preload list, which binds every subdomain to https for years and is slow to undo. So the
+# deploy check's reminder to preload (W021) is silenced while it is off by choice.
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
@@ -296,9 +305,10 @@ CSRF_FAILURE_VIEW = "appointments.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Features neither the portal nor the booking screen uses, for the page and its frames.
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
 
 
@@ -321,11 +331,17 @@ CONTENT_SECURITY_POLICY = {
 # Lock out a user-and-address pair, so nobody can lock a customer out from elsewhere.
 AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
-AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours
+AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Axes' default, relied on by the lockout page: every attempt while locked out starts the
+# cool-off again, so "try again after <now + cool-off>" is always true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_LOCKOUT_CALLABLE = "appointments.views.lockout"
 AXES_USERNAME_CALLABLE = "appointments.backends.axes_username"
+# The address lockouts count: REMOTE_ADDR, or behind our proxy (TRUST_X_FORWARDED_PROTO) the
+# address it appended to X-Forwarded-For. Our own ten lines rather than django-ipware, whose
+# guesses from many headers a client could steer.
 AXES_CLIENT_IP_CALLABLE = "bookingportal.proxy.client_ip"
 AXES_ENABLED = _bool("AXES_ENABLED", True)
 

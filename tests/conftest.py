@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -10,6 +11,35 @@ from django.contrib.auth import get_user_model
 from appointments.models import AppointmentType, Customer, LeadGroup
 
 PASSWORD = "correct-horse-battery"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Headless Chromium as root on a machine with no outbound network: no sandbox, no GPU, and
+# none of the background calls home that would only fail.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests marked `postgres` prove what only PostgreSQL's row locks can: on another database
+    # they would pass for the wrong reason, so they skip and say where they run.
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason=f"needs PostgreSQL, and the test database is {engine.rsplit('.', 1)[-1]}: "
+        "`make test` runs these on PostgreSQL (TEST_DATABASE_URL)"
+    )
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -165,3 +195,21 @@ def sandbox(transactional_db, live_server, settings):
     from appointments import flg
 
     flg.connections_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread from here on, and
+    # Django then refuses the ORM calls the tests make between page actions. They are plain
+    # blocking calls in a test, which is what this switch is for. (Subprocesses that tests
+    # start drop DJANGO_* variables, so `check --deploy` never sees it.)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import CHROMIUM, PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-# Headless Chromium as root on a machine with no outbound network: no sandbox, no GPU, and
-# none of the background calls home that would only fail.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SESSION_PAGE = re.compile(r"/book/initial-consultation/session/([0-9a-f-]{36})/$")
 FRESH_SESSION_NOTICE = "The booking screen was about to close, so we opened a fresh one for you."
@@ -37,24 +24,6 @@ pytestmark = [
         "CHROMIUM_PATH; .ci/run installs it)",
     ),
 ]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread from here on, and
-    # Django then refuses the ORM calls the tests make between page actions. They are plain
-    # blocking calls in a test, which is what this switch is for. (Subprocesses that tests
-    # start drop DJANGO_* variables, so `check --deploy` never sees it.)
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 class Console:

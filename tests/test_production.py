@@ -194,12 +194,12 @@ def test_hadolint_finds_nothing_at_warning_level_or_above():
 
 def test_the_image_runs_as_a_non_root_user_with_a_healthcheck_and_no_secret():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "\nUSER portal\n" in dockerfile
+    assert "\nUSER 10001:10001\n" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     assert "collectstatic" in dockerfile
     assert "ENV SECRET_KEY" not in dockerfile and "ARG SECRET_KEY" not in dockerfile
     compose = (ROOT / "docker-compose.yml").read_text()
-    for service in ("portal:", "db:", "redis:", "image: postgres:16", "migrate --noinput"):
+    for service in ("portal:", "db:", "redis:", "image: postgres:16", "migrate", "--noinput"):
         assert service in compose
 
 
