@@ -9,6 +9,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
+from accounts import services
+
 
 class EmailBackend(ModelBackend):
     def authenticate(
@@ -21,11 +23,10 @@ class EmailBackend(ModelBackend):
         email = (kwargs.get("email") or username or "").strip()
         if not email or password is None:
             return None
-        User = get_user_model()
-        user = User._default_manager.filter(email__iexact=email).order_by("pk").first()
+        user = services.user_for_email(email)
         if user is None:
             # Spend the time a real check would take, so timing does not reveal accounts.
-            User().set_password(password)
+            get_user_model()().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -1,4 +1,4 @@
-"""Invitations: a new customer gets a link to choose a password, which then signs them in.
+"""Invitations: a new account gets a link to choose a password, which then signs them in.
 
 New customers have no usable password, and Django's "Forgotten your password?" skips such
 accounts, so a customer whose invitation expired asks for a new one (`invite_renew`).
@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -18,9 +19,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from appointments.models import Customer
+from accounts import services
 
-logger = logging.getLogger("appointments.invites")
+logger = logging.getLogger("accounts.invites")
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,8 @@ class InviteResult:
     failed: list[str] = field(default_factory=list)
 
 
-def invite_url(*, customer: Customer, base_url: str) -> str:
-    """The one-time link for this customer, under the portal's base URL."""
-    user = customer.user
+def invite_url(*, user: AbstractBaseUser, base_url: str) -> str:
+    """The one-time link for this account, under the portal's base URL."""
     path = reverse(
         "invite_accept",
         kwargs={
@@ -42,32 +42,32 @@ def invite_url(*, customer: Customer, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def invite_send(*, customer: Customer, base_url: str) -> None:
-    """Email the customer their invitation to choose a password."""
+def invite_send(*, user: AbstractBaseUser, base_url: str) -> None:
+    """Email the account's owner their invitation to choose a password."""
     context = {
-        "customer": customer,
-        "link": invite_url(customer=customer, base_url=base_url),
+        "user": user,
+        "link": invite_url(user=user, base_url=base_url),
         "renew_link": base_url.rstrip("/") + reverse("invite_renew"),
         "portal_name": settings.PORTAL_NAME,
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
         "support_phone": settings.PORTAL_SUPPORT_PHONE,
         "days": settings.PASSWORD_RESET_TIMEOUT // 86400,
     }
-    subject = render_to_string("appointments/emails/invite_subject.txt", context).strip()
-    body = render_to_string("appointments/emails/invite_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [customer.user.email])
+    subject = render_to_string("accounts/emails/invite_subject.txt", context).strip()
+    body = render_to_string("accounts/emails/invite_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
-def invites_send(*, customers: Iterable[Customer], base_url: str) -> InviteResult:
-    """Invite each customer; one address the mail server refuses does not stop the others."""
+def invites_send(*, users: Iterable[AbstractBaseUser], base_url: str) -> InviteResult:
+    """Invite each account; one address the mail server refuses does not stop the others."""
     sent, failed = 0, []
-    for customer in customers:
+    for user in users:
         try:
-            invite_send(customer=customer, base_url=base_url)
+            invite_send(user=user, base_url=base_url)
         except Exception:
-            # The customers are already imported; staff re-send from the list of failures.
-            logger.exception("Could not send an invitation to customer %s", customer.pk)
-            failed.append(customer.user.email)
+            # The accounts already exist; staff re-send from the list of failures.
+            logger.exception("Could not send an invitation to user %s", user.pk)
+            failed.append(user.email)
         else:
             sent += 1
     return InviteResult(sent=sent, failed=failed)
@@ -78,11 +78,7 @@ def invite_renew(*, email: str, base_url: str) -> None:
 
     Says nothing either way, so the form cannot be used to find out who is a customer.
     """
-    customer = (
-        Customer.objects.select_related("user")
-        .filter(user__email__iexact=email.strip(), user__is_active=True)
-        .first()
-    )
-    if customer is None:
-        return
-    invites_send(customers=[customer], base_url=base_url)
+    # Customers only (the reverse side of Customer.user): staff accounts are not invited.
+    user = services.users_with_email(email).filter(is_active=True, customer__isnull=False).first()
+    if user is not None:
+        invites_send(users=[user], base_url=base_url)

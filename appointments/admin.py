@@ -6,8 +6,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -20,14 +18,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from appointments import flg, importing, invites, services
-from appointments.forms import (
-    AdminEmailLoginForm,
-    AppointmentTypeAdminForm,
-    CustomerAdminForm,
-    StaffUserChangeForm,
-    StaffUserCreationForm,
-)
+from accounts import invites
+from appointments import importing, services
+from appointments.forms import AppointmentTypeAdminForm, CustomerAdminForm
 from appointments.models import (
     AppointmentSession,
     AppointmentType,
@@ -35,6 +28,8 @@ from appointments.models import (
     FlgFailure,
     LeadGroup,
 )
+from flg import connection
+from flg.errors import ErrorCode, FlgError
 
 RECENT = 10
 
@@ -101,7 +96,6 @@ def _sessions_table(sessions: QuerySet[AppointmentSession]) -> str:
 admin.site.site_header = "Booking portal administration"
 admin.site.site_title = "Booking portal admin"
 admin.site.index_title = "Appointment types, lead groups and customers"
-admin.site.login_form = AdminEmailLoginForm
 
 
 @admin.register(LeadGroup)
@@ -189,7 +183,7 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
         """Check FLG connection: the logic of `manage.py flg_check`, from the admin."""
         if request.method != "POST" or not self.has_view_permission(request):
             raise PermissionDenied
-        check = flg.check_connection()
+        check = connection.check()
         if check.ok:
             messages.success(request, f"FLG connection works: {check.summary}")
         else:
@@ -230,11 +224,11 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
             session = services.appointment_type_verify(
                 appointment_type=appointment_type, customer=customer
             )
-        except flg.FlgError as exc:
+        except FlgError as exc:
             messages.error(
                 request,
                 f"{appointment_type}: FLG did not create a session "
-                f"({FlgFailure.CODE_NAMES.get(exc.code, exc.code)}). {exc.detail}",
+                f"({exc.code.label}). {exc.detail}",
             )
         except services.SessionLimitReached:
             messages.error(
@@ -329,7 +323,8 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.action(description="Email an invitation to choose a password", permissions=["change"])
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         sent = invites.invites_send(
-            customers=queryset.select_related("user"), base_url=request.build_absolute_uri("/")
+            users=[customer.user for customer in queryset.select_related("user")],
+            base_url=request.build_absolute_uri("/"),
         )
         if sent.sent:
             messages.success(
@@ -395,7 +390,8 @@ class CustomerAdmin(admin.ModelAdmin):
         sent = invites.InviteResult()
         if payload["invites"]:
             sent = invites.invites_send(
-                customers=result.created, base_url=request.build_absolute_uri("/")
+                users=[customer.user for customer in result.created],
+                base_url=request.build_absolute_uri("/"),
             )
         messages.success(
             request,
@@ -480,7 +476,7 @@ class FailureCodeFilter(admin.SimpleListFilter):
     parameter_name = "code"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(FlgFailure.CODE_NAMES.items())
+        return ErrorCode.choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(code=self.value()) if self.value() else queryset
@@ -509,22 +505,3 @@ class FlgFailureAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-User = get_user_model()
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(UserAdmin):
-    form = StaffUserChangeForm
-    add_form = StaffUserCreationForm
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("username", "email", "usable_password", "password1", "password2"),
-            },
-        ),
-    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.apps import apps
 from django.db import transaction
 
+from accounts import services as accounts
 from appointments.models import AppointmentType, Customer, LeadGroup
-from flg_sandbox import models as sandbox
 
 CUSTOMER_EMAIL = "customer@example.com"
 CUSTOMER_PASSWORD = "bookings-demo"  # noqa: S105  (published demo sign-in)
@@ -73,7 +74,6 @@ CUSTOMERS = [
 @transaction.atomic
 def seed_demo(*, flg_api_key: str) -> None:
     """Create or update the demo data; running it twice changes nothing."""
-    User = get_user_model()
     groups = {}
     for flg_id, name in GROUPS:
         groups[flg_id], _ = LeadGroup.objects.update_or_create(
@@ -91,23 +91,35 @@ def seed_demo(*, flg_api_key: str) -> None:
             },
         )
     for email, password, first, last, lead_id, group in CUSTOMERS:
-        user = User._default_manager.filter(email__iexact=email).first() or User(username=email)
-        user.email, user.first_name, user.last_name = email, first, last
-        user.set_password(password)
-        user.save()
+        user = _demo_user(email=email, password=password, first_name=first, last_name=last)
         Customer.objects.update_or_create(
             user=user, defaults={"lead_id": lead_id, "lead_group": groups[group]}
         )
-
-    admin = User._default_manager.filter(email__iexact=ADMIN_EMAIL).first() or User(
-        username=ADMIN_EMAIL
-    )
-    admin.email = ADMIN_EMAIL
+    admin = _demo_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     admin.is_staff = admin.is_superuser = True
-    admin.set_password(ADMIN_PASSWORD)
     admin.save()
 
-    # The sandbox plays FLG 360 with the very same ids.
+    if apps.is_installed("flg_sandbox"):
+        _seed_sandbox(flg_api_key=flg_api_key)
+
+
+def _demo_user(*, email: str, password: str, first_name: str = "", last_name: str = "") -> Any:
+    user = accounts.user_for_email(email)
+    if user is None:
+        return accounts.user_create(
+            email=email, first_name=first_name, last_name=last_name, password=password
+        )
+    accounts.user_set_email(user=user, email=email)
+    user.first_name, user.last_name = first_name, last_name
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _seed_sandbox(*, flg_api_key: str) -> None:
+    """The sandbox plays FLG 360 with the very same ids."""
+    from flg_sandbox import models as sandbox
+
     for t in TYPES:
         sandbox.AppointmentType.objects.update_or_create(
             id=t.flg_id, defaults={"name": t.name, "lead_group_id": t.lead_group}

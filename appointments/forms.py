@@ -3,58 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import (
-    AdminUserCreationForm,
-    AuthenticationForm,
-    PasswordResetForm,
-    UserChangeForm,
-)
+from django.contrib.auth import password_validation
 from django.db import transaction
 
+from accounts import services
+from accounts.forms import EMAIL_TAKEN_MESSAGE
 from appointments.models import AppointmentType, Customer
-
-User = get_user_model()
-
-
-def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
-    """True when another account already uses this email, in any letter case."""
-    users = User._default_manager.filter(email__iexact=email)
-    if exclude_user_id is not None:
-        users = users.exclude(pk=exclude_user_id)
-    return users.exists()
-
-
-EMAIL_TAKEN_MESSAGE = "Another account already uses this email address (letter case is ignored)."
-
-
-class EmailLoginForm(AuthenticationForm):
-    """Django's sign-in form, asking for an email address instead of a username."""
-
-    username = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
-    )
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": (
-            "That email address and password do not match an account. "
-            "Check them and try again, or reset your password."
-        ),
-    }
-
-
-class AdminEmailLoginForm(AdminAuthenticationForm):
-    """The admin's sign-in, asking for the email address staff sign in with."""
-
-    username = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
-    )
 
 
 class AppointmentTypeAdminForm(forms.ModelForm):
@@ -108,11 +62,7 @@ class CustomerAdminForm(forms.ModelForm):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
         own_user = self.instance.user_id if self.instance.pk else None
-        # The lower-cased email becomes the username too (see save), which must be free.
-        username_taken = (
-            User._default_manager.filter(username=email.lower()).exclude(pk=own_user).exists()
-        )
-        if username_taken or email_taken(email, exclude_user_id=own_user):
+        if services.email_taken(email, exclude_user_id=own_user):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
         return email
 
@@ -128,56 +78,22 @@ class CustomerAdminForm(forms.ModelForm):
     @transaction.atomic
     def save(self, commit: bool = True) -> Customer:
         customer = super().save(commit=False)
-        user = customer.user if customer.pk else User(username=self.cleaned_data["email"].lower())
-        user.email = self.cleaned_data["email"]
-        user.username = user.email.lower()
-        user.first_name = self.cleaned_data["first_name"]
-        user.last_name = self.cleaned_data["last_name"]
-        if self.cleaned_data["password"]:
-            user.set_password(self.cleaned_data["password"])
-        elif not user.pk:
-            user.set_unusable_password()
-        user.save()
+        data = self.cleaned_data
+        if customer.pk:
+            user = customer.user
+            services.user_set_email(user=user, email=data["email"])
+            user.first_name, user.last_name = data["first_name"], data["last_name"]
+            if data["password"]:
+                user.set_password(data["password"])
+            user.save()
+        else:
+            user = services.user_create(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password"] or None,
+            )
         customer.user = user
         if commit:
             customer.save()
         return customer
-
-
-class _CaseInsensitiveEmailMixin:
-    cleaned_data: dict[str, Any]
-    instance: Any
-
-    def clean_email(self) -> str:
-        email = (self.cleaned_data.get("email") or "").strip()
-        if email and email_taken(email, exclude_user_id=self.instance.pk):
-            raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
-        return email
-
-
-class StaffUserCreationForm(_CaseInsensitiveEmailMixin, AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
-        fields = ("username", "email")
-
-
-class StaffUserChangeForm(_CaseInsensitiveEmailMixin, UserChangeForm):
-    pass
-
-
-class InviteRequestForm(forms.Form):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
-    )
-
-
-class AccountPasswordResetForm(PasswordResetForm):
-    """Django's reset form, which also reaches customers who never chose a password.
-
-    Imported customers start without one; Django's own form skips them silently, so
-    "Forgotten your password?" would send an invited customer nothing.
-    """
-
-    def get_users(self, email: str) -> Any:
-        return User._default_manager.filter(email__iexact=email, is_active=True).iterator()

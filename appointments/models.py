@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from flg.errors import ErrorCode
+
 lead_id_validator = RegexValidator(
     r"^[0-9]+\Z",
     "A lead id is digits only, as FLG 360 shows it on the lead (for example 108123759).",
@@ -184,7 +186,7 @@ class FlgFailure(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="failures"
     )
-    code = models.CharField(max_length=40, db_index=True)
+    code = models.CharField(max_length=40, db_index=True, choices=ErrorCode.choices)
     status = models.PositiveSmallIntegerField("FLG status", null=True, blank=True)
     customer_message = models.TextField("message shown to the customer")
     detail = models.TextField("detail for staff")
@@ -197,15 +199,3 @@ class FlgFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_code_display()} at {self.created_at:%Y-%m-%d %H:%M}"
-
-    CODE_NAMES = {
-        "rejected": "FLG refused the lead or type (400)",
-        "key_invalid": "Access key invalid (401)",
-        "key_forbidden": "Key lacks Appointments (403)",
-        "unavailable": "FLG unavailable",
-        "protocol_error": "Unusable answer from FLG",
-        "not_configured": "FLG not configured",
-    }
-
-    def get_code_display(self) -> str:
-        return self.CODE_NAMES.get(self.code, self.code)

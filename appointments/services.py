@@ -20,8 +20,10 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from appointments import flg
+from appointments import failures
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
+from flg import sessions
+from flg.errors import FlgError
 
 REUSE_WINDOW = dt.timedelta(seconds=30)
 SESSION_RATE_WINDOW = 60
@@ -158,23 +160,20 @@ def _reusable_session(
 
 def failure_record(
     *,
-    error: flg.FlgError,
+    error: FlgError,
     customer: Customer | None,
     appointment_type: AppointmentType | None,
     action: str = FlgFailure.Action.START,
 ) -> FlgFailure:
     """Keep an FLG failure for staff: what the customer saw, and the detail (never the key)."""
-    detail = error.detail
-    if settings.FLG_API_KEY:
-        detail = detail.replace(settings.FLG_API_KEY, "[access key]")
     return FlgFailure.objects.create(
         action=action,
         appointment_type=appointment_type,
         customer=customer,
         code=error.code,
         status=error.status,
-        customer_message=error.customer_message,
-        detail=detail,
+        customer_message=failures.customer_message(error),
+        detail=error.detail,
     )
 
 
@@ -189,7 +188,7 @@ def session_start(
     """Reuse a just-created open session or create one with FLG (one call, even under races).
 
     With `force_new` ("start over") a fresh session is always created; `replacing` is never
-    handed back (a refresh must change the session). Raises flg.FlgError (recorded as an
+    handed back (a refresh must change the session). Raises FlgError (recorded as an
     FlgFailure) when FLG cannot create one and SessionLimitReached when the customer creates
     too many.
     """
@@ -200,7 +199,7 @@ def session_start(
             force_new=force_new,
             replacing=replacing,
         )
-    except flg.FlgError as error:
+    except FlgError as error:
         # Recorded after the lock's transaction has ended, so the record is never rolled back.
         failure_record(
             error=error, customer=customer, appointment_type=appointment_type, action=action
@@ -224,7 +223,7 @@ def _session_start(
             if reusable is not None:
                 return reusable
         _take_rate_slot(customer)
-        created = flg.create_session(
+        created = sessions.create(
             lead=customer.lead_id,
             appointment_type=appointment_type.flg_id,
             customer_id=customer.pk,

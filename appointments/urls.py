@@ -6,12 +6,6 @@ from appointments import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
-    path(
-        "accounts/invite/<uidb64>/<token>/",
-        views.InviteAcceptView.as_view(),
-        name="invite_accept",
-    ),
     path("book/<slug:slug>/", views.session_start, name="session_start"),
     path("book/<slug:slug>/session/<uuid:session_id>/", views.session_page, name="session_page"),
     path(

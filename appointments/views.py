@@ -3,23 +3,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django.views.generic import FormView
 
-from appointments import flg, invites, services
-from appointments.forms import InviteRequestForm
+from accounts.views import not_linked
+from appointments import failures, services
 from appointments.models import AppointmentSession, Customer, FlgFailure
-from bookingportal.middleware import frame_sources
+from flg import sessions
+from flg.errors import FlgError
 
 logger = logging.getLogger("appointments.views")
 
@@ -28,10 +28,23 @@ LIMIT_MESSAGE = (
     "Please wait a minute, then try again."
 )
 NOT_LINKED_MESSAGE = "Your account is not linked to a booking record yet. Please contact us."
+RETRY_AFTER = 30
+
+CustomerView = Callable[..., HttpResponse]
 
 
-def _not_linked(request: HttpRequest) -> HttpResponse:
-    return render(request, "appointments/not_linked.html")
+def customer_required(view: CustomerView) -> Callable[..., HttpResponse]:
+    """Signed in and linked to a lead: the view gets the customer; others see why not."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        customer = services.customer_for_user(user=request.user)
+        if customer is None:
+            return not_linked(request)
+        return view(request, customer, *args, **kwargs)
+
+    return wrapper
 
 
 def _page_url(session: AppointmentSession) -> str:
@@ -40,7 +53,7 @@ def _page_url(session: AppointmentSession) -> str:
     )
 
 
-def _log_flg_failure(request: HttpRequest, exc: flg.FlgError, customer: Customer) -> None:
+def _log_flg_failure(exc: FlgError, customer: Customer) -> None:
     logger.warning(
         "FLG could not create a session for customer %s: %s",
         customer.pk,
@@ -76,47 +89,46 @@ def error_page(
     return response
 
 
-def _flg_error_page(
-    request: HttpRequest, exc: flg.FlgError, *, retry_url: str, retry_post: bool
+def _start_failure_page(
+    request: HttpRequest,
+    exc: FlgError | services.SessionLimitReached,
+    *,
+    customer: Customer,
+    retry_url: str,
+    retry_post: bool,
 ) -> HttpResponse:
+    """The page for a start or refresh that FLG or the session limit refused."""
+    if isinstance(exc, services.SessionLimitReached):
+        return error_page(
+            request,
+            status=429,
+            title="Please wait a moment",
+            message=LIMIT_MESSAGE,
+            retry_url=reverse("home"),
+            retry_after=exc.retry_after,
+        )
+    _log_flg_failure(exc, customer)
     return error_page(
         request,
-        status=exc.http_status,
+        status=failures.http_status(exc),
         title="We could not open the booking screen",
-        message=exc.customer_message,
+        message=failures.customer_message(exc),
         retry_url=retry_url if exc.retryable else None,
         retry_post=retry_post,
-        retry_after=30 if exc.retryable else None,
-    )
-
-
-def _limit_page(request: HttpRequest, exc: services.SessionLimitReached) -> HttpResponse:
-    return error_page(
-        request,
-        status=429,
-        title="Please wait a moment",
-        message=LIMIT_MESSAGE,
-        retry_url=reverse("home"),
-        retry_after=exc.retry_after,
+        retry_after=RETRY_AFTER if exc.retryable else None,
     )
 
 
 @require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    customer = services.customer_for_user(user=request.user)
-    if customer is None:
-        return _not_linked(request)
+@customer_required
+def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     types = services.appointment_types_for_customer(customer=customer)
     return render(request, "appointments/home.html", {"customer": customer, "types": types})
 
 
 @require_POST
-@login_required
-def session_start(request: HttpRequest, slug: str) -> HttpResponse:
-    customer = services.customer_for_user(user=request.user)
-    if customer is None:
-        return _not_linked(request)
+@customer_required
+def session_start(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
     appointment_type = services.appointment_type_for_customer(customer=customer, slug=slug)
     if appointment_type is None:
         raise Http404("No such appointment type for this customer.")
@@ -126,16 +138,11 @@ def session_start(request: HttpRequest, slug: str) -> HttpResponse:
             appointment_type=appointment_type,
             force_new=request.POST.get("start_over") == "1",
         )
-    except flg.FlgError as exc:
-        _log_flg_failure(request, exc, customer)
-        return _flg_error_page(
-            request,
-            exc,
-            retry_url=reverse("session_start", kwargs={"slug": slug}),
-            retry_post=True,
+    except (FlgError, services.SessionLimitReached) as exc:
+        retry_url = reverse("session_start", kwargs={"slug": slug})
+        return _start_failure_page(
+            request, exc, customer=customer, retry_url=retry_url, retry_post=True
         )
-    except services.SessionLimitReached as exc:
-        return _limit_page(request, exc)
     return _see_other(_page_url(session))
 
 
@@ -148,11 +155,10 @@ def _see_other(url: str) -> HttpResponseRedirect:
 
 @require_GET
 @never_cache
-@login_required
-def session_page(request: HttpRequest, slug: str, session_id: uuid.UUID) -> HttpResponse:
-    customer = services.customer_for_user(user=request.user)
-    if customer is None:
-        return _not_linked(request)
+@customer_required
+def session_page(
+    request: HttpRequest, customer: Customer, slug: str, session_id: uuid.UUID
+) -> HttpResponse:
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
     if session is None:
         raise Http404("No such session for this customer.")
@@ -161,11 +167,10 @@ def session_page(request: HttpRequest, slug: str, session_id: uuid.UUID) -> Http
             session = services.session_refresh(
                 customer=customer, session=session, action=FlgFailure.Action.PAGE
             )
-        except flg.FlgError as exc:
-            _log_flg_failure(request, exc, customer)
-            return _flg_error_page(request, exc, retry_url=request.path, retry_post=False)
-        except services.SessionLimitReached as exc:
-            return _limit_page(request, exc)
+        except (FlgError, services.SessionLimitReached) as exc:
+            return _start_failure_page(
+                request, exc, customer=customer, retry_url=request.path, retry_post=False
+            )
         if not services.session_is_due(session):
             return _see_other(_page_url(session))
         # FLG handed back a session that is already due: show it rather than loop.
@@ -184,13 +189,9 @@ def _session_context(session: AppointmentSession) -> dict[str, Any]:
         "seconds_remaining": services.seconds_remaining(session),
         "minutes_remaining": services.seconds_remaining(session) // 60,
         "refresh_margin": settings.BOOKING_REFRESH_MARGIN,
-        "booking_origins": " ".join(_origins()),
+        # The booking screen's messages are read only from the origins it may be framed from.
+        "booking_origins": " ".join(sessions.booking_origins()),
     }
-
-
-def _origins() -> list[str]:
-    # The booking screen's messages are read only from the origins it may be framed from.
-    return frame_sources(flg.booking_hosts())
 
 
 def _json_error(code: str, message: str, status: int, **extra: Any) -> JsonResponse:
@@ -214,10 +215,12 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
         return _json_error("not_found", "This booking session does not exist.", 404)
     try:
         fresh = services.session_refresh(customer=customer, session=session)
-    except flg.FlgError as exc:
-        _log_flg_failure(request, exc, customer)
-        extra = {"Retry_After": 30} if exc.retryable else {}
-        return _json_error(exc.code, exc.customer_message, exc.http_status, **extra)
+    except FlgError as exc:
+        _log_flg_failure(exc, customer)
+        extra = {"Retry_After": RETRY_AFTER} if exc.retryable else {}
+        return _json_error(
+            exc.code, failures.customer_message(exc), failures.http_status(exc), **extra
+        )
     except services.SessionLimitReached as exc:
         return _json_error("rate_limited", LIMIT_MESSAGE, 429, Retry_After=exc.retry_after)
     response = JsonResponse(
@@ -233,45 +236,3 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
     )
     response["Cache-Control"] = "no-store"
     return response
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A form that failed the CSRF check: say so in the portal's layout; nothing changed."""
-    return render(request, "403_csrf.html", status=403)
-
-
-def lockout(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
-    """Too many wrong passwords from this address for this email: say when to try again."""
-    minutes = settings.AXES_COOLOFF_MINUTES
-    retry_at = timezone.localtime(timezone.now() + dt.timedelta(minutes=minutes))
-    page = render(
-        request,
-        "registration/lockout.html",
-        {"minutes": minutes, "retry_at": retry_at},
-        status=429,
-    )
-    page["Retry-After"] = str(minutes * 60)
-    return page
-
-
-class InviteAcceptView(auth_views.PasswordResetConfirmView):
-    """An invited customer chooses a password and is signed in straight away."""
-
-    template_name = "registration/invite_confirm.html"
-    post_reset_login = True
-    post_reset_login_backend = "appointments.backends.EmailBackend"
-    success_url = reverse_lazy("home")
-
-
-class InviteRenewView(FormView):
-    """A customer whose invitation expired asks for a new one (the reset form skips them)."""
-
-    template_name = "registration/invite_renew.html"
-    form_class = InviteRequestForm
-    success_url = reverse_lazy("password_reset_done")
-
-    def form_valid(self, form: InviteRequestForm) -> HttpResponse:
-        invites.invite_renew(
-            email=form.cleaned_data["email"], base_url=self.request.build_absolute_uri("/")
-        )
-        return super().form_valid(form)

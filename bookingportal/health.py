@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from appointments import flg
+from flg import sessions
 
 
 @never_cache
@@ -31,7 +31,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, status=503
         )
-    if not flg.is_configured():
+    if not sessions.is_configured():
         return JsonResponse(
             {"status": "unavailable", "reason": "FLG_DOMAIN or FLG_API_KEY is not set"},
             status=503,

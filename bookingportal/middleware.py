@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from bookingportal.net import is_loopback
+from flg import sessions
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("bookingportal.access")
@@ -95,16 +94,6 @@ class PermissionsPolicyMiddleware:
         return response
 
 
-def frame_sources(hosts: list[str]) -> list[str]:
-    """CSP sources for the booking hosts: https always, http too for loopback (the sandbox)."""
-    sources = []
-    for host in hosts:
-        sources.append(f"https://{host}")
-        if is_loopback(urlsplit(f"//{host}").hostname or ""):
-            sources.append(f"http://{host}")
-    return sources
-
-
 class PortalCSPMiddleware(CSPMiddleware):
     """django-csp, with frame-src read from FLG_BOOKING_HOSTS at request time."""
 
@@ -113,6 +102,6 @@ class PortalCSPMiddleware(CSPMiddleware):
     ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
         replace = dict(parts.replace or {})
-        replace.setdefault("frame-src", frame_sources(settings.FLG_BOOKING_HOSTS) or ["'none'"])
+        replace.setdefault("frame-src", sessions.booking_origins() or ["'none'"])
         parts.replace = replace
         return parts

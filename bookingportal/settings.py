@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from bookingportal.net import is_loopback
+from flg.net import is_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -112,8 +112,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "axes",
+    "accounts",
     "appointments",
-    "flg_sandbox",
+    "flg",
 ]
 
 MIDDLEWARE = [
@@ -150,7 +151,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "appointments.context_processors.portal",
+                "bookingportal.context_processors.portal",
             ],
         },
     },
@@ -182,7 +183,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "appointments.backends.EmailBackend",
+    "accounts.backends.EmailBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -242,6 +243,9 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # --- FLG 360 ------------------------------------------------------------------------------
 
 FLG_SANDBOX = _bool("FLG_SANDBOX", False)
+if FLG_SANDBOX:
+    # The stand-in for FLG: its tables exist only where it runs, never in production.
+    INSTALLED_APPS.append("flg_sandbox")
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
@@ -301,7 +305,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 X_FRAME_OPTIONS = "DENY"
-CSRF_FAILURE_VIEW = "appointments.views.csrf_failure"
+CSRF_FAILURE_VIEW = "bookingportal.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -337,8 +341,8 @@ AXES_RESET_ON_SUCCESS = True
 # Axes' default, relied on by the lockout page: every attempt while locked out starts the
 # cool-off again, so "try again after <now + cool-off>" is always true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
-AXES_LOCKOUT_CALLABLE = "appointments.views.lockout"
-AXES_USERNAME_CALLABLE = "appointments.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 # The address lockouts count: REMOTE_ADDR, or behind our proxy (TRUST_X_FORWARDED_PROTO) the
 # address it appended to X-Forwarded-For. Our own ten lines rather than django-ipware, whose
 # guesses from many headers a client could steer.

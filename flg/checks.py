@@ -16,7 +16,7 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
             Warning(
                 "FLG_DOMAIN is not set, so customers cannot book.",
                 hint="Set FLG_DOMAIN to your FLG 360 domain, or FLG_SANDBOX=1 for local use.",
-                id="appointments.W001",
+                id="flg.W001",
             )
         )
     if not settings.FLG_API_KEY:
@@ -24,7 +24,7 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
             Warning(
                 "FLG_API_KEY (or FLG_API_KEY_FILE) is not set, so customers cannot book.",
                 hint="Use an FLG 360 access key with 'Allow access to Appointments' ticked.",
-                id="appointments.W002",
+                id="flg.W002",
             )
         )
     if not settings.FLG_BOOKING_HOSTS:
@@ -32,7 +32,7 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
             Error(
                 "FLG_BOOKING_HOSTS is empty, so no booking screen could ever be shown.",
                 hint="Set it to the host of FLG's publicUrl, e.g. platform.getflg.com.",
-                id="appointments.E001",
+                id="flg.E001",
             )
         )
     if settings.FLG_SANDBOX and not settings.DEBUG:
@@ -40,7 +40,7 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
             Warning(
                 "FLG_SANDBOX is on with DEBUG off: the fake FLG 360 is mounted at /sandbox/.",
                 hint="Turn FLG_SANDBOX off in production.",
-                id="appointments.W003",
+                id="flg.W003",
             )
         )
     return problems

@@ -192,9 +192,9 @@ def sandbox(transactional_db, live_server, settings):
     yield handle
     # A kept-alive connection would keep a live-server thread, and its database connection,
     # busy past the test (PostgreSQL then refuses to drop the test database).
-    from appointments import flg
+    from flg import transport
 
-    flg.connections_close()
+    transport.connections_close()
 
 
 @pytest.fixture(scope="session")
@@ -213,3 +213,24 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def recorder(settings):
+    """Start a fake FLG on loopback (a Recorder) and point the client at it."""
+    from tests.flg.test_contract import Recorder
+
+    servers = []
+
+    def start(answer):
+        server = Recorder(answer)
+        servers.append(server)
+        settings.FLG_BASE_URL = server.url + "/prefix"
+        settings.FLG_BOOKING_HOSTS = [server.netloc]
+        settings.FLG_API_KEY = "the-key-0123456789"
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

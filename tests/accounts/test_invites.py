@@ -157,7 +157,7 @@ def test_without_the_option_nobody_is_emailed(tmp_path):
 
 @pytest.mark.django_db
 def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path, monkeypatch):
-    from appointments import invites
+    from accounts import invites
 
     real_send = invites.send_mail
 

@@ -17,8 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appointments import flg
+from appointments import failures
 from appointments.models import AppointmentSession, AppointmentType
+from flg import errors, sessions, transport
 from tests.conftest import make_customer
 
 SUPPORT = "help@acme.example"
@@ -41,7 +42,7 @@ def flg_ready(
     # The FLG client keeps its connection to live_server alive between calls, and the server
     # thread at the other end keeps a database connection that outlives the test database
     # otherwise ("being accessed by other users" on PostgreSQL). Hang up.
-    pooled = getattr(flg._local, "session", None)
+    pooled = getattr(transport._local, "session", None)
     if pooled is not None:
         pooled.close()
 
@@ -455,7 +456,7 @@ def test_refresh_answers_a_fresh_session_as_json(flg_ready, signed_in, settings)
     assert body["pageUrl"] == page_url(fresh) != url
     assert body["publicUrl"] == fresh.public_url
     assert body["closesAt"].endswith("Z")
-    closes_at = flg.parse_closes_at(body["closesAt"])
+    closes_at = sessions.parse_closes_at(body["closesAt"])
     assert abs(closes_at - fresh.closes_at) < dt.timedelta(milliseconds=1)
     assert 1790 <= body["secondsRemaining"] <= 1800
     assert "no-store" in response["Cache-Control"]
@@ -514,8 +515,8 @@ def test_refresh_is_post_only(flg_ready, signed_in):
 @pytest.mark.parametrize(
     ("mode", "status", "error", "calls"),
     [
-        ("503", 503, flg.FlgUnavailable, 2),  # one retry on a gateway error
-        ("malformed", 502, flg.FlgProtocolError, 1),
+        ("503", 503, errors.FlgUnavailable, 2),  # one retry on a gateway error
+        ("malformed", 502, errors.FlgProtocolError, 1),
     ],
 )
 def test_a_failed_refresh_says_why_as_json(flg_ready, signed_in, mode, status, error, calls):
@@ -524,7 +525,7 @@ def test_a_failed_refresh_says_why_as_json(flg_ready, signed_in, mode, status, e
     response = signed_in.post(url + "refresh/")
     body = response.json()
     assert response.status_code == status
-    assert body == {"error": error.code, "message": error.customer_message}
+    assert body == {"error": error.code, "message": failures.customer_message(error)}
     text = response.content.decode()
     assert "Injected fault" not in text and "0260be7f" not in text
     assert flg_ready.GOOD_KEY not in text
@@ -567,11 +568,11 @@ def test_a_second_tab_refreshing_gets_the_first_tabs_fresh_session(flg_ready, si
 @pytest.mark.parametrize(
     ("mode", "status", "error", "calls"),
     [
-        ("503", 503, flg.FlgUnavailable, 2),  # one retry on a gateway error
-        ("429", 503, flg.FlgUnavailable, 1),  # FLG is busy: a 503; our own 429 is for our limit
-        ("500", 503, flg.FlgUnavailable, 1),
-        ("malformed", 502, flg.FlgProtocolError, 1),
-        ("html", 502, flg.FlgProtocolError, 1),
+        ("503", 503, errors.FlgUnavailable, 2),  # one retry on a gateway error
+        ("429", 503, errors.FlgUnavailable, 1),  # FLG is busy: a 503; our own 429 is for our limit
+        ("500", 503, errors.FlgUnavailable, 1),
+        ("malformed", 502, errors.FlgProtocolError, 1),
+        ("html", 502, errors.FlgProtocolError, 1),
     ],
 )
 def test_flg_trouble_gets_an_error_page_with_a_retry(
@@ -582,7 +583,7 @@ def test_flg_trouble_gets_an_error_page_with_a_retry(
     page = assert_portal_error_page(response, caplog)
     assert response.status_code == status
     assert "We could not open the booking screen" in page
-    assert error.customer_message in page
+    assert failures.customer_message(error) in page
     assert response["Retry-After"] == "30"
     assert {"method": "post", "action": START_URL} in tags(page, "form")
     assert "Try again" in page
@@ -609,10 +610,10 @@ def test_flg_not_answering_in_time_gets_an_error_page_with_a_retry(
 @pytest.mark.parametrize(
     ("problem", "status", "error", "calls"),
     [
-        ("unknown type at FLG", 502, flg.FlgRejected, 1),
-        ("wrong key", 502, flg.FlgKeyInvalid, 1),
-        ("key without appointments", 502, flg.FlgKeyForbidden, 1),
-        ("FLG not configured", 503, flg.FlgNotConfigured, 0),
+        ("unknown type at FLG", 502, errors.FlgRejected, 1),
+        ("wrong key", 502, errors.FlgKeyInvalid, 1),
+        ("key without appointments", 502, errors.FlgKeyForbidden, 1),
+        ("FLG not configured", 503, errors.FlgNotConfigured, 0),
     ],
 )
 def test_a_configuration_problem_gets_an_error_page_without_retry(
@@ -631,7 +632,7 @@ def test_a_configuration_problem_gets_an_error_page_without_retry(
     response = start(signed_in)
     page = assert_portal_error_page(response, caplog)
     assert response.status_code == status
-    assert error.customer_message in page
+    assert failures.customer_message(error) in page
     assert "Try again" not in page
     assert not [f for f in tags(page, "form") if f["action"] == START_URL]
     assert not response.has_header("Retry-After")

@@ -9,12 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from appointments.forms import (
-    AppointmentTypeAdminForm,
-    CustomerAdminForm,
-    StaffUserChangeForm,
-    StaffUserCreationForm,
-)
+from accounts.forms import StaffUserChangeForm, StaffUserCreationForm
+from appointments.forms import AppointmentTypeAdminForm, CustomerAdminForm
 from appointments.models import AppointmentType, Customer
 
 pytestmark = pytest.mark.django_db

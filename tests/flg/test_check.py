@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, ManagementUtility, call_command
 
 from flg_sandbox import models as sandbox_models
-from tests.test_flg_contract import Recorder
+from tests.flg.test_contract import Recorder
 
 LEAD = "108123759"
 OTHER_LEAD = "108123760"

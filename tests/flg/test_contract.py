@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from appointments import flg
+from appointments import failures
+from flg import errors, sessions, transport
 from flg_sandbox import models as sandbox_models
 
 LEAD = "108123759"
@@ -44,8 +45,8 @@ def flg_ready(sandbox):
 
 def test_it_creates_a_session_with_the_documented_shape(flg_ready, settings):
     settings.FLG_SANDBOX_SESSION_TTL = 900
-    session = flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
-    assert isinstance(session, flg.FlgSession)
+    session = sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    assert isinstance(session, sessions.FlgSession)
     assert session.lead == LEAD
     assert session.appointment_type == TYPE_FOR_ALL
     assert session.closes_at.utcoffset() == dt.timedelta(0)
@@ -60,14 +61,14 @@ def test_it_creates_a_session_with_the_documented_shape(flg_ready, settings):
 
 
 def test_it_sends_the_lead_and_type_the_sandbox_records(flg_ready):
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_HOMEOWNERS)
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_HOMEOWNERS)
     call = sandbox_models.ApiCall.objects.get()
     assert (call.status, call.lead, call.appointment_type) == (200, LEAD, str(TYPE_FOR_HOMEOWNERS))
 
 
 def test_it_gives_one_session_per_call(flg_ready):
-    first = flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
-    second = flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    first = sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    second = sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert first.session_id != second.session_id
     assert first.public_url != second.public_url
     assert flg_ready.calls() == 2
@@ -75,8 +76,8 @@ def test_it_gives_one_session_per_call(flg_ready):
 
 def test_a_wrong_key_is_key_invalid(flg_ready, settings):
     settings.FLG_API_KEY = "not-the-key"
-    with pytest.raises(flg.FlgKeyInvalid) as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgKeyInvalid) as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert error.value.status == 401
     assert "invalid" in error.value.detail
     assert not error.value.retryable
@@ -84,68 +85,68 @@ def test_a_wrong_key_is_key_invalid(flg_ready, settings):
 
 def test_a_key_without_appointments_is_key_forbidden(flg_ready, settings):
     settings.FLG_API_KEY = flg_ready.NO_APPOINTMENTS_KEY
-    with pytest.raises(flg.FlgKeyForbidden) as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgKeyForbidden) as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert error.value.status == 403
     assert "Allow access to Appointments" in error.value.detail
 
 
 def test_an_unknown_lead_is_rejected(flg_ready):
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead="4242", appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead="4242", appointment_type=TYPE_FOR_ALL)
     assert error.value.status == 400
     assert "lead could not be found" in error.value.detail
 
 
 def test_an_unknown_type_is_rejected(flg_ready):
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead=LEAD, appointment_type=uuid.uuid4())
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead=LEAD, appointment_type=uuid.uuid4())
     assert "appointment type could not be found" in error.value.detail
 
 
 def test_a_lead_group_mismatch_is_rejected(flg_ready):
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead=OTHER_LEAD, appointment_type=TYPE_FOR_HOMEOWNERS)
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead=OTHER_LEAD, appointment_type=TYPE_FOR_HOMEOWNERS)
     assert "lead group" in error.value.detail
     assert sandbox_models.Session.objects.count() == 0
 
 
 def test_each_error_has_a_customer_message_without_detail(flg_ready):
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead="4242", appointment_type=TYPE_FOR_ALL)
-    assert "contact us" in error.value.customer_message
-    assert "4242" not in error.value.customer_message
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead="4242", appointment_type=TYPE_FOR_ALL)
+    assert "contact us" in failures.customer_message(error.value)
+    assert "4242" not in failures.customer_message(error.value)
 
 
 def test_a_public_url_on_a_host_we_do_not_allow_is_refused(flg_ready, settings):
     settings.FLG_BOOKING_HOSTS = ["platform.getflg.com"]
-    with pytest.raises(flg.FlgProtocolError, match="publicUrl"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="publicUrl"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
 
 
 def test_a_type_given_as_text_is_sent_and_matched_as_a_uuid(flg_ready):
-    session = flg.create_session(lead=LEAD, appointment_type=str(TYPE_FOR_ALL).upper())
+    session = sessions.create(lead=LEAD, appointment_type=str(TYPE_FOR_ALL).upper())
     assert session.appointment_type == TYPE_FOR_ALL
 
 
 def test_without_a_domain_it_is_not_configured_and_calls_nothing(flg_ready, settings):
     settings.FLG_BASE_URL = ""
-    with pytest.raises(flg.FlgNotConfigured):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgNotConfigured):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert flg_ready.calls() == 0
 
 
 def test_without_a_key_it_is_not_configured_and_calls_nothing(flg_ready, settings):
     settings.FLG_API_KEY = ""
-    with pytest.raises(flg.FlgNotConfigured):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgNotConfigured):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert flg_ready.calls() == 0
 
 
 def test_a_key_that_cannot_be_sent_is_key_invalid_and_calls_nothing(flg_ready, settings):
     settings.FLG_API_KEY = "sandbox-appointments-key\u2019"
-    with pytest.raises(flg.FlgKeyInvalid, match="copy it again"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgKeyInvalid, match="copy it again"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert flg_ready.calls() == 0
 
 
@@ -153,11 +154,16 @@ def test_the_key_never_reaches_a_message_or_a_log_line(flg_ready, settings, capl
     caplog.set_level(logging.DEBUG)
     secret = "secret-key-that-is-wrong"
     settings.FLG_API_KEY = secret
-    with pytest.raises(flg.FlgKeyInvalid) as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgKeyInvalid) as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     settings.FLG_API_KEY = flg_ready.GOOD_KEY
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
-    texts = [str(error.value), error.value.detail, error.value.customer_message, caplog.text]
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    texts = [
+        str(error.value),
+        error.value.detail,
+        failures.customer_message(error.value),
+        caplog.text,
+    ]
     texts += [str(record.__dict__) for record in caplog.records]
     assert not [text for text in texts if secret in text or flg_ready.GOOD_KEY in text]
     assert "flg call create_session status=401 outcome=key_invalid" in caplog.text
@@ -231,25 +237,6 @@ class RecordingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def recorder(settings):
-    """Start a Recorder and point the client at it, under a path prefix."""
-    servers: list[Recorder] = []
-
-    def start(answer: Callable[[Recorder, dict], Answer]) -> Recorder:
-        server = Recorder(answer)
-        servers.append(server)
-        settings.FLG_BASE_URL = server.url + "/prefix"
-        settings.FLG_BOOKING_HOSTS = [server.netloc]
-        settings.FLG_API_KEY = "the-key-0123456789"
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def good_answer(server: Recorder, request: dict) -> Answer:
     sent = json.loads(request["body"])
     body = {
@@ -264,7 +251,7 @@ def good_answer(server: Recorder, request: dict) -> Answer:
 
 def test_it_sends_exactly_the_documented_request(recorder):
     server = recorder(good_answer)
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     [request] = server.requests
     headers = request["headers"]
     assert request["method"] == "POST"
@@ -281,7 +268,7 @@ def test_it_sends_exactly_the_documented_request(recorder):
 def test_it_honours_a_base_url_with_a_path_prefix(recorder, settings):
     server = recorder(good_answer)
     settings.FLG_BASE_URL = server.url + "/flg/tenant-7"
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert server.requests[0]["path"] == "/flg/tenant-7/api/v2/appointment-sessions"
 
 
@@ -290,7 +277,7 @@ def test_it_reuses_one_connection_for_several_calls(recorder):
     server.RequestHandlerClass.protocol_version = "HTTP/1.1"
     try:
         for _ in range(3):
-            flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+            sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     finally:
         server.RequestHandlerClass.protocol_version = "HTTP/1.0"
     assert len(server.requests) == 3
@@ -303,8 +290,8 @@ def test_a_redirect_is_never_followed(recorder):
         server = recorder(
             lambda s, r: (307, {"location": elsewhere.url + "/api/v2/appointment-sessions"}, b"")
         )
-        with pytest.raises(flg.FlgProtocolError, match="redirect") as error:
-            flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+        with pytest.raises(errors.FlgProtocolError, match="redirect") as error:
+            sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
         assert len(server.requests) == 1
         assert elsewhere.requests == []
         assert error.value.status == 307
@@ -315,8 +302,8 @@ def test_a_redirect_is_never_followed(recorder):
 
 def test_a_302_is_a_protocol_error_and_nothing_is_fetched_at_the_location(recorder):
     server = recorder(lambda s, r: (302, {"location": "/elsewhere"}, b"Found"))
-    with pytest.raises(flg.FlgProtocolError):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert [r["path"] for r in server.requests] == ["/prefix/api/v2/appointment-sessions"]
 
 
@@ -324,8 +311,8 @@ def test_a_redirect_with_an_endless_body_is_not_read_past_the_cap(recorder):
     endless = (b" " * 8192 for _ in range(1000))
     recorder(lambda s, r: (302, {"location": "/elsewhere"}, endless))
     started = time.monotonic()
-    with pytest.raises(flg.FlgProtocolError, match="bytes"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="bytes"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert time.monotonic() - started < 2
 
 
@@ -335,24 +322,24 @@ def test_cookies_flg_sets_are_never_sent_back(recorder):
         return status, {**headers, "set-cookie": "lb=node-7; Path=/"}, body
 
     server = recorder(with_cookie)
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
-    flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert [r["headers"].get("cookie") for r in server.requests] == [None, None]
 
 
 def test_an_answer_declared_over_the_size_cap_is_refused(recorder):
-    big = b" " * (flg.MAX_ANSWER_BYTES + 1) + b"{}"
+    big = b" " * (transport.MAX_ANSWER_BYTES + 1) + b"{}"
     recorder(lambda s, r: (200, {"content-type": "application/json"}, big))
-    with pytest.raises(flg.FlgProtocolError, match="bytes"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="bytes"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
 
 
 def test_an_answer_streamed_over_the_size_cap_is_refused(recorder):
     endless = (b" " * 8192 for _ in range(1000))
     recorder(lambda s, r: (200, {"content-type": "application/json"}, endless))
     started = time.monotonic()
-    with pytest.raises(flg.FlgProtocolError, match="bytes"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="bytes"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert time.monotonic() - started < 2
 
 
@@ -360,10 +347,10 @@ def test_an_answer_just_under_the_size_cap_is_read(recorder):
     def padded(server: Recorder, request: dict) -> Answer:
         status, headers, body = good_answer(server, request)
         assert isinstance(body, bytes)
-        return status, headers, body + b" " * (flg.MAX_ANSWER_BYTES - len(body))
+        return status, headers, body + b" " * (transport.MAX_ANSWER_BYTES - len(body))
 
     recorder(padded)
-    assert flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
+    assert sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
 
 
 def test_a_chunked_answer_is_read(recorder):
@@ -375,7 +362,7 @@ def test_a_chunked_answer_is_read(recorder):
         return status, {**headers, "transfer-encoding": "chunked"}, iter(encoded)
 
     recorder(chunked)
-    assert flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
+    assert sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
 
 
 def test_a_gzipped_answer_is_read(recorder):
@@ -385,15 +372,15 @@ def test_a_gzipped_answer_is_read(recorder):
         return status, {**headers, "content-encoding": "gzip"}, gzip.compress(body)
 
     recorder(gzipped)
-    assert flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
+    assert sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL).lead == LEAD
 
 
 def test_a_gzipped_answer_that_unpacks_past_the_size_cap_is_refused(recorder):
-    bomb = gzip.compress(b" " * 50 * flg.MAX_ANSWER_BYTES)
-    assert len(bomb) < flg.MAX_ANSWER_BYTES
+    bomb = gzip.compress(b" " * 50 * transport.MAX_ANSWER_BYTES)
+    assert len(bomb) < transport.MAX_ANSWER_BYTES
     recorder(lambda s, r: (200, {"content-encoding": "gzip"}, bomb))
-    with pytest.raises(flg.FlgProtocolError, match="bytes"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="bytes"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
 
 
 def test_an_answer_trickled_past_the_timeout_is_cut_off(recorder, settings):
@@ -406,26 +393,26 @@ def test_an_answer_trickled_past_the_timeout_is_cut_off(recorder, settings):
 
     recorder(lambda s, r: (200, {"content-type": "application/json"}, trickle()))
     started = time.monotonic()
-    with pytest.raises(flg.FlgUnavailable, match="budget"):
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgUnavailable, match="budget"):
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert time.monotonic() - started < 1 + 0.5
 
 
 def test_a_key_echoed_in_an_error_is_redacted_even_where_the_excerpt_cuts(recorder):
     # The excerpt keeps EXCERPT_CHARS characters and the key starts 7 before the cut, so a
     # redaction after excerpting would let "the-key" through.
-    echoed = b"x" * (flg.EXCERPT_CHARS - 8) + b" the-key-0123456789 and more"
+    echoed = b"x" * (transport.EXCERPT_CHARS - 8) + b" the-key-0123456789 and more"
     recorder(lambda s, r: (400, {}, echoed))
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert "xxx [access" in error.value.detail
     assert "the-key" not in error.value.detail
 
 
 def test_a_key_echoed_in_full_is_redacted(recorder, caplog):
     recorder(lambda s, r: (400, {}, b'{"message": "bad request for key the-key-0123456789"}'))
-    with pytest.raises(flg.FlgRejected) as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgRejected) as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert "the-key-0123456789" not in error.value.detail + caplog.text
     assert "[access key]" in error.value.detail
 
@@ -437,28 +424,28 @@ def test_a_public_url_carrying_the_key_is_never_framed(recorder):
         return status, headers, body.replace(b"/book/abc", b"/book/the-key-0123456789")
 
     recorder(leaky)
-    with pytest.raises(flg.FlgProtocolError, match="publicUrl") as error:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+    with pytest.raises(errors.FlgProtocolError, match="publicUrl") as error:
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert "the-key-0123456789" not in error.value.detail
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (400, flg.FlgRejected),
-        (401, flg.FlgKeyInvalid),
-        (403, flg.FlgKeyForbidden),
-        (404, flg.FlgProtocolError),
-        (405, flg.FlgProtocolError),
-        (429, flg.FlgUnavailable),
-        (500, flg.FlgUnavailable),
-        (502, flg.FlgUnavailable),
-        (204, flg.FlgProtocolError),
+        (400, errors.FlgRejected),
+        (401, errors.FlgKeyInvalid),
+        (403, errors.FlgKeyForbidden),
+        (404, errors.FlgProtocolError),
+        (405, errors.FlgProtocolError),
+        (429, errors.FlgUnavailable),
+        (500, errors.FlgUnavailable),
+        (502, errors.FlgUnavailable),
+        (204, errors.FlgProtocolError),
     ],
 )
 def test_each_status_maps_to_its_error(recorder, status, error):
     recorder(lambda s, r: (status, {"content-type": "text/plain"}, b"FLG says no"))
     with pytest.raises(error) as raised:
-        flg.create_session(lead=LEAD, appointment_type=TYPE_FOR_ALL)
+        sessions.create(lead=LEAD, appointment_type=TYPE_FOR_ALL)
     assert raised.value.status == status
     assert "FLG says no" in raised.value.detail or status == 204

@@ -12,9 +12,10 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from appointments import flg
+from appointments import failures
+from flg import breaker, errors, sessions, transport
 from flg_sandbox import models as sandbox_models
-from tests.test_flg_contract import Recorder, good_answer
+from tests.flg.test_contract import Recorder, good_answer
 
 LEAD = "108123759"
 TYPE = uuid.UUID("39594a1c-72db-4990-a63f-8d5139a5e4e1")
@@ -27,8 +28,8 @@ def flg_ready(sandbox):
     return sandbox
 
 
-def create() -> flg.FlgSession:
-    return flg.create_session(lead=LEAD, appointment_type=TYPE)
+def create() -> sessions.FlgSession:
+    return sessions.create(lead=LEAD, appointment_type=TYPE)
 
 
 def closed_port() -> int:
@@ -48,11 +49,11 @@ def test_without_a_fault_one_call_creates_a_session(flg_ready):
 @pytest.mark.parametrize(
     ("mode", "error", "calls"),
     [
-        ("429", flg.FlgUnavailable, 1),
-        ("500", flg.FlgUnavailable, 1),
-        ("503", flg.FlgUnavailable, 2),
-        ("malformed", flg.FlgProtocolError, 1),
-        ("html", flg.FlgProtocolError, 1),
+        ("429", errors.FlgUnavailable, 1),
+        ("500", errors.FlgUnavailable, 1),
+        ("503", errors.FlgUnavailable, 2),
+        ("malformed", errors.FlgProtocolError, 1),
+        ("html", errors.FlgProtocolError, 1),
     ],
 )
 def test_each_fault_maps_to_its_error_and_is_retried_only_where_allowed(
@@ -69,7 +70,7 @@ def test_each_fault_maps_to_its_error_and_is_retried_only_where_allowed(
 @pytest.mark.parametrize(("mode", "words"), [("malformed", "not JSON"), ("html", "Maintenance")])
 def test_a_bad_200_is_described_for_admins(flg_ready, mode, words):
     flg_ready.fault(mode)
-    with pytest.raises(flg.FlgProtocolError) as raised:
+    with pytest.raises(errors.FlgProtocolError) as raised:
         create()
     assert raised.value.status == 200
     assert words in raised.value.detail
@@ -78,12 +79,12 @@ def test_a_bad_200_is_described_for_admins(flg_ready, mode, words):
 @pytest.mark.parametrize("mode", ["429", "500", "503"])
 def test_an_unavailable_flg_says_try_again_to_the_customer(flg_ready, mode):
     flg_ready.fault(mode)
-    with pytest.raises(flg.FlgUnavailable) as raised:
+    with pytest.raises(errors.FlgUnavailable) as raised:
         create()
     assert raised.value.retryable
     assert raised.value.status == int(mode)
-    assert "try again" in raised.value.customer_message
-    assert raised.value.http_status == 503
+    assert "try again" in failures.customer_message(raised.value)
+    assert failures.http_status(raised.value) == 503
 
 
 def test_one_gateway_error_is_retried_and_the_retry_succeeds(flg_ready):
@@ -95,7 +96,7 @@ def test_one_gateway_error_is_retried_and_the_retry_succeeds(flg_ready):
 
 def test_a_gateway_error_is_retried_only_once(flg_ready):
     flg_ready.fault("503", times=2)
-    with pytest.raises(flg.FlgUnavailable):
+    with pytest.raises(errors.FlgUnavailable):
         create()
     assert flg_ready.calls() == 2
     assert create().lead == LEAD
@@ -113,7 +114,7 @@ def test_a_hang_returns_within_the_timeout_and_is_not_retried(flg_ready, setting
     settings.FLG_TIMEOUT = 2
     flg_ready.fault("hang", hang_seconds=5)
     started = time.monotonic()
-    with pytest.raises(flg.FlgUnavailable, match="did not answer"):
+    with pytest.raises(errors.FlgUnavailable, match="did not answer"):
         create()
     assert time.monotonic() - started < 2 + 0.75
     # The request reached FLG, which may yet create a session: a retry could make two.
@@ -123,7 +124,7 @@ def test_a_hang_returns_within_the_timeout_and_is_not_retried(flg_ready, setting
 def test_a_refused_connection_is_unavailable_and_quick(settings):
     settings.FLG_BASE_URL = f"http://127.0.0.1:{closed_port()}"
     started = time.monotonic()
-    with pytest.raises(flg.FlgUnavailable, match="refused") as raised:
+    with pytest.raises(errors.FlgUnavailable, match="refused") as raised:
         create()
     assert time.monotonic() - started < 1.5
     assert raised.value.status is None
@@ -171,7 +172,7 @@ def test_a_dropped_connection_is_unavailable_and_not_retried(settings):
     threading.Thread(target=drop_each, daemon=True).start()
     settings.FLG_BASE_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        with pytest.raises(flg.FlgUnavailable, match="dropped"):
+        with pytest.raises(errors.FlgUnavailable, match="dropped"):
             create()
     finally:
         listener.close()
@@ -180,7 +181,7 @@ def test_a_dropped_connection_is_unavailable_and_not_retried(settings):
 
 def test_a_domain_that_does_not_resolve_says_so(settings):
     settings.FLG_BASE_URL = "https://flg-portal-test.invalid"
-    with pytest.raises(flg.FlgUnavailable, match="FLG_DOMAIN"):
+    with pytest.raises(errors.FlgUnavailable, match="FLG_DOMAIN"):
         create()
 
 
@@ -189,72 +190,72 @@ def test_a_domain_that_does_not_resolve_says_so(settings):
 
 def fail_times(count: int) -> None:
     for _ in range(count):
-        with pytest.raises(flg.FlgUnavailable):
+        with pytest.raises(errors.FlgUnavailable):
             create()
 
 
 def test_the_breaker_opens_after_repeated_unavailable_answers(flg_ready):
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD - 1)
-    assert not flg.breaker_is_open()
+    fail_times(breaker.THRESHOLD - 1)
+    assert not breaker.is_open()
     fail_times(1)
-    assert flg.breaker_is_open()
-    assert flg_ready.calls() == flg.BREAKER_THRESHOLD
+    assert breaker.is_open()
+    assert flg_ready.calls() == breaker.THRESHOLD
 
 
 def test_an_open_breaker_fails_fast_without_reaching_flg(flg_ready):
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD)
+    fail_times(breaker.THRESHOLD)
     flg_ready.fault("none")
     started = time.monotonic()
     for _ in range(3):
-        with pytest.raises(flg.FlgUnavailable, match="circuit breaker") as raised:
+        with pytest.raises(errors.FlgUnavailable, match="circuit breaker") as raised:
             create()
     assert time.monotonic() - started < 0.5
-    assert flg_ready.calls() == flg.BREAKER_THRESHOLD
-    assert "try again" in raised.value.customer_message
+    assert flg_ready.calls() == breaker.THRESHOLD
+    assert "try again" in failures.customer_message(raised.value)
 
 
 def test_the_breaker_closes_after_the_cooldown(flg_ready, time_machine):
     time_machine.move_to(timezone.now(), tick=True)
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD)
+    fail_times(breaker.THRESHOLD)
     flg_ready.fault("none")
-    time_machine.shift(dt.timedelta(seconds=flg.BREAKER_COOLDOWN - 5))
-    assert flg.breaker_is_open()
+    time_machine.shift(dt.timedelta(seconds=breaker.COOLDOWN - 5))
+    assert breaker.is_open()
     time_machine.shift(dt.timedelta(seconds=6))
-    assert not flg.breaker_is_open()
+    assert not breaker.is_open()
     assert create().lead == LEAD
-    assert flg_ready.calls() == flg.BREAKER_THRESHOLD + 1
+    assert flg_ready.calls() == breaker.THRESHOLD + 1
 
 
 def test_a_failed_trial_after_the_cooldown_opens_it_again(flg_ready, time_machine):
     time_machine.move_to(timezone.now(), tick=True)
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD)
-    time_machine.shift(dt.timedelta(seconds=flg.BREAKER_COOLDOWN + 1))
+    fail_times(breaker.THRESHOLD)
+    time_machine.shift(dt.timedelta(seconds=breaker.COOLDOWN + 1))
     fail_times(1)
-    assert flg.breaker_is_open()
-    assert flg_ready.calls() == flg.BREAKER_THRESHOLD + 1
+    assert breaker.is_open()
+    assert flg_ready.calls() == breaker.THRESHOLD + 1
 
 
 def test_a_success_makes_the_breaker_forget_earlier_failures(flg_ready, time_machine):
     time_machine.move_to(timezone.now(), tick=True)
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD)
-    time_machine.shift(dt.timedelta(seconds=flg.BREAKER_COOLDOWN + 1))
+    fail_times(breaker.THRESHOLD)
+    time_machine.shift(dt.timedelta(seconds=breaker.COOLDOWN + 1))
     flg_ready.fault("none")
     create()
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD - 1)
-    assert not flg.breaker_is_open()
+    fail_times(breaker.THRESHOLD - 1)
+    assert not breaker.is_open()
 
 
 def test_breaker_reset_closes_it_at_once(flg_ready):
     flg_ready.fault("500")
-    fail_times(flg.BREAKER_THRESHOLD)
-    flg.breaker_reset()
-    assert not flg.breaker_is_open()
+    fail_times(breaker.THRESHOLD)
+    breaker.reset()
+    assert not breaker.is_open()
     flg_ready.fault("none")
     assert create().lead == LEAD
 
@@ -262,22 +263,22 @@ def test_breaker_reset_closes_it_at_once(flg_ready):
 @pytest.mark.parametrize(
     ("key", "lead", "error"),
     [
-        ("sandbox-appointments-key", "4242", flg.FlgRejected),
-        ("not-a-key", LEAD, flg.FlgKeyInvalid),
-        ("sandbox-no-appointments-key", LEAD, flg.FlgKeyForbidden),
+        ("sandbox-appointments-key", "4242", errors.FlgRejected),
+        ("not-a-key", LEAD, errors.FlgKeyInvalid),
+        ("sandbox-no-appointments-key", LEAD, errors.FlgKeyForbidden),
     ],
 )
 def test_refusals_do_not_count_toward_the_breaker(flg_ready, settings, key, lead, error):
     settings.FLG_API_KEY = key
-    for _ in range(flg.BREAKER_THRESHOLD + 1):
+    for _ in range(breaker.THRESHOLD + 1):
         with pytest.raises(error):
-            flg.create_session(lead=lead, appointment_type=TYPE)
-    assert not flg.breaker_is_open()
-    assert flg_ready.calls() == flg.BREAKER_THRESHOLD + 1
+            sessions.create(lead=lead, appointment_type=TYPE)
+    assert not breaker.is_open()
+    assert flg_ready.calls() == breaker.THRESHOLD + 1
 
 
 def test_refused_connections_count_toward_the_breaker(settings, monkeypatch):
-    monkeypatch.setattr(flg, "REFUSED_RETRY_DELAYS", (0.01,))
+    monkeypatch.setattr(transport, "REFUSED_RETRY_DELAYS", (0.01,))
     settings.FLG_BASE_URL = f"http://127.0.0.1:{closed_port()}"
-    fail_times(flg.BREAKER_THRESHOLD)
-    assert flg.breaker_is_open()
+    fail_times(breaker.THRESHOLD)
+    assert breaker.is_open()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appointments import flg
+from flg import errors, sessions
 
 LEAD = "108123758"
 TYPE = uuid.UUID("4da80d92-e6fb-432e-a631-aea2b1e97a05")
@@ -28,9 +28,9 @@ PUBLISHED = {
 }
 
 
-def parse(answer: object) -> flg.FlgSession:
+def parse(answer: object) -> sessions.FlgSession:
     body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-    return flg.parse_session(body, lead=LEAD, appointment_type=TYPE, hosts=HOSTS, now=NOW)
+    return sessions.parse_session(body, lead=LEAD, appointment_type=TYPE, hosts=HOSTS, now=NOW)
 
 
 def published_with(**changes: object) -> dict[str, object]:
@@ -49,7 +49,7 @@ def published_with(**changes: object) -> dict[str, object]:
 
 
 def test_it_accepts_the_published_example():
-    assert parse(PUBLISHED) == flg.FlgSession(
+    assert parse(PUBLISHED) == sessions.FlgSession(
         session_id=uuid.UUID("0260be7f-7c73-45ae-a1d0-2c7328151d38"),
         lead=LEAD,
         appointment_type=TYPE,
@@ -132,7 +132,7 @@ def test_it_reads_closes_at_with_one_to_nine_fraction_digits(digits):
     ],
 )
 def test_it_refuses_a_missing_or_malformed_session_id_or_field(changes, reason):
-    with pytest.raises(flg.FlgProtocolError, match=reason):
+    with pytest.raises(errors.FlgProtocolError, match=reason):
         parse(published_with(**changes))
 
 
@@ -146,7 +146,7 @@ def test_it_refuses_a_missing_or_malformed_session_id_or_field(changes, reason):
     ],
 )
 def test_it_refuses_closes_at_in_the_past(raw):
-    with pytest.raises(flg.FlgProtocolError, match="past"):
+    with pytest.raises(errors.FlgProtocolError, match="past"):
         parse(published_with(closesAt=raw))
 
 
@@ -171,7 +171,7 @@ def test_it_refuses_closes_at_in_the_past(raw):
     ],
 )
 def test_it_refuses_closes_at_without_a_zone_or_not_a_date(raw):
-    with pytest.raises(flg.FlgProtocolError, match="time zone"):
+    with pytest.raises(errors.FlgProtocolError, match="time zone"):
         parse(published_with(closesAt=raw))
 
 
@@ -199,7 +199,7 @@ def test_it_refuses_closes_at_without_a_zone_or_not_a_date(raw):
     ],
 )
 def test_it_refuses_a_public_url_that_may_not_be_framed(url):
-    with pytest.raises(flg.FlgProtocolError, match="publicUrl"):
+    with pytest.raises(errors.FlgProtocolError, match="publicUrl"):
         parse(published_with(publicUrl=url))
 
 
@@ -215,7 +215,7 @@ def test_it_refuses_a_public_url_that_may_not_be_framed(url):
     ],
 )
 def test_it_refuses_a_session_for_another_lead(changes):
-    with pytest.raises(flg.FlgProtocolError, match="lead"):
+    with pytest.raises(errors.FlgProtocolError, match="lead"):
         parse(published_with(**changes))
 
 
@@ -228,7 +228,7 @@ def test_it_refuses_a_session_for_another_lead(changes):
     ],
 )
 def test_it_refuses_a_session_for_another_appointment_type(raw, reason):
-    with pytest.raises(flg.FlgProtocolError, match=reason):
+    with pytest.raises(errors.FlgProtocolError, match=reason):
         parse(published_with(appointmentType=raw))
 
 
@@ -236,14 +236,14 @@ def test_it_refuses_the_same_key_twice_after_stripping():
     answer = published_with(publicUrl=...)
     answer[" publicUrl"] = URL
     answer["publicUrl "] = "https://platform.getflg.com/other"
-    with pytest.raises(flg.FlgProtocolError, match="twice"):
+    with pytest.raises(errors.FlgProtocolError, match="twice"):
         parse(answer)
 
 
 def test_it_refuses_the_same_key_twice_exactly():
     # json.loads would quietly keep the last; an answer that says two things is not trusted.
     body = json.dumps(PUBLISHED)[:-1] + ', "lead": "108123759"}'
-    with pytest.raises(flg.FlgProtocolError, match="twice"):
+    with pytest.raises(errors.FlgProtocolError, match="twice"):
         parse(body.encode())
 
 
@@ -257,18 +257,18 @@ def test_it_accepts_repeated_keys_inside_an_ignored_field():
     [b"", b"not json", b"{", b"\xff\xfe\x00", b"<html><body>Maintenance</body></html>"],
 )
 def test_it_refuses_a_body_that_is_not_json(body):
-    with pytest.raises(flg.FlgProtocolError, match="not JSON"):
+    with pytest.raises(errors.FlgProtocolError, match="not JSON"):
         parse(body)
 
 
 @pytest.mark.parametrize("body", [b"[]", json.dumps([PUBLISHED]).encode(), b'"text"', b"null"])
 def test_it_refuses_json_that_is_not_an_object(body):
-    with pytest.raises(flg.FlgProtocolError, match="not a JSON object"):
+    with pytest.raises(errors.FlgProtocolError, match="not a JSON object"):
         parse(body)
 
 
 def test_its_error_quotes_a_short_excerpt_of_the_answer():
-    with pytest.raises(flg.FlgProtocolError) as error:
+    with pytest.raises(errors.FlgProtocolError) as error:
         parse(b"<html>\n" + b"x" * 5000)
     assert error.value.status == 200
     assert "<html> x" in error.value.detail
@@ -321,7 +321,7 @@ EMBED_HOSTS = ["platform.getflg.com", "127.0.0.1:8000"]
     ],
 )
 def test_is_embeddable_url_allows_exactly_the_booking_hosts(url, ok):
-    assert flg.is_embeddable_url(url, hosts=EMBED_HOSTS) is ok
+    assert sessions.is_embeddable_url(url, hosts=EMBED_HOSTS) is ok
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_is_embeddable_url_allows_exactly_the_booking_hosts(url, ok):
     ],
 )
 def test_is_embeddable_url_reads_host_entries_with_or_without_a_port(url, hosts, ok):
-    assert flg.is_embeddable_url(url, hosts=hosts) is ok
+    assert sessions.is_embeddable_url(url, hosts=hosts) is ok
 
 
 # --- Properties: whatever FLG sends, only a session or the protocol error comes out ----------
@@ -371,9 +371,9 @@ plausible_values = st.sampled_from(
 def session_or_protocol_error(body: bytes) -> None:
     try:
         result = parse(body)
-    except flg.FlgProtocolError:
+    except errors.FlgProtocolError:
         return
-    assert isinstance(result, flg.FlgSession)
+    assert isinstance(result, sessions.FlgSession)
 
 
 @settings(max_examples=300, deadline=None)

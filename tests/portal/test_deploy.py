@@ -57,7 +57,7 @@ def test_the_deploy_check_fails_with_the_sandbox_on():
         "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     )
     assert result.returncode != 0
-    assert "appointments.W003" in result.stdout + result.stderr
+    assert "flg.W003" in result.stdout + result.stderr
 
 
 def test_the_deploy_check_fails_when_cookies_may_travel_over_plain_http():
@@ -114,7 +114,7 @@ def test_sign_in_is_throttled_by_email_and_address_together():
     assert s["axes_limit"] == 5 and s["axes_cooloff_s"] == 15 * 60
     assert s["backends"] == [
         "axes.backends.AxesStandaloneBackend",
-        "appointments.backends.EmailBackend",
+        "accounts.backends.EmailBackend",
     ]
 
 

@@ -105,7 +105,7 @@ def test_an_flg_call_is_one_line_with_its_fields_and_the_request_id(
     assert call["appointment_type"] == str(type_for_all.flg_id)
     assert call["customer_id"] == customer.pk
     assert call["request_id"] == "req-42"
-    assert call["logger"] == "appointments.flg"
+    assert call["logger"] == "flg.sessions"
     portal_line = [r for r in lines.events("request") if r["path"].startswith("/book/")]
     assert portal_line[0]["request_id"] == "req-42"
     # The whole log of the request, the sandbox's side included, holds no key and no email.

@@ -14,8 +14,9 @@ import time
 import pytest
 import requests
 
-from appointments import flg, services
+from appointments import services
 from bookingportal.logging import JsonFormatter, RequestIdFilter
+from flg import sessions
 from tests.processes import BIN, ROOT, clean_env, manage
 
 
@@ -127,8 +128,8 @@ def test_an_flg_call_is_logged_with_its_fields_and_never_the_key(
     sandbox, customer, type_for_all, caplog
 ):
     sandbox.mirror()
-    caplog.set_level(logging.INFO, logger="appointments.flg")
-    flg.create_session(
+    caplog.set_level(logging.INFO, logger="flg.sessions")
+    sessions.create(
         lead=customer.lead_id, appointment_type=type_for_all.flg_id, customer_id=customer.pk
     )
     [record] = [r for r in caplog.records if getattr(r, "event", "") == "flg_call"]

@@ -123,7 +123,7 @@ def test_the_deploy_check_fails_with_the_sandbox_on():
     env = {**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "appointments.W003" in result.stdout + result.stderr
+    assert "flg.W003" in result.stdout + result.stderr
 
 
 # --- Health -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bookingportal.middleware import frame_sources
+from flg.sessions import booking_origins as frame_sources
 from tests.conftest import CHROMIUM, PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from appointments import flg
 from appointments.models import AppointmentType, lead_id_validator
+from flg import connection, sessions
+from flg.errors import FlgError
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         # Arguments first: a typo should not wait on the network to be pointed out.
         full_test = self.full_test_arguments(lead, type_id)
         self.stdout.write(f"FLG 360:        {settings.FLG_BASE_URL or '(not set)'}")
-        self.stdout.write(f"Booking hosts:  {', '.join(flg.booking_hosts()) or '(none)'}")
+        self.stdout.write(f"Booking hosts:  {', '.join(sessions.booking_hosts()) or '(none)'}")
         self.stdout.write(f"Access key:     {'set' if settings.FLG_API_KEY else '(not set)'}")
         self.write_types()
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             self.full_test(*full_test)
             return
 
-        check = flg.check_connection()
+        check = connection.check()
         for step in check.steps:
             self.stdout.write(f"  {step}")
         if not check.ok:
@@ -72,8 +73,8 @@ class Command(BaseCommand):
 
     def full_test(self, lead: str, appointment_type: uuid.UUID) -> None:
         try:
-            session = flg.create_session(lead=lead, appointment_type=appointment_type)
-        except flg.FlgError as exc:
+            session = sessions.create(lead=lead, appointment_type=appointment_type)
+        except FlgError as exc:
             raise CommandError(f"FLG 360 could not create a session: {exc.detail}") from None
         self.stdout.write(self.style.SUCCESS("OK: FLG 360 created an appointment session."))
         self.stdout.write(f"  closesAt:  {session.closes_at.isoformat()}")

@@ -6,7 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from appointments import importing, invites
+from accounts import invites
+from appointments import importing
 
 
 class Command(BaseCommand):
@@ -50,7 +51,9 @@ class Command(BaseCommand):
             )
         )
         if send_invites:
-            sent = invites.invites_send(customers=result.created, base_url=settings.PORTAL_URL)
+            sent = invites.invites_send(
+                users=[customer.user for customer in result.created], base_url=settings.PORTAL_URL
+            )
             self.stdout.write(f"Invitations sent: {sent.sent}.")
             if sent.failed:
                 raise CommandError(

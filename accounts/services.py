@@ -1,0 +1,55 @@
+"""The account rules, in one place: an email is the sign-in name, whatever its letter case.
+
+A user's username is their lower-cased email; a user created for a customer has no usable
+password until they choose one (from an invitation or a reset).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db.models import QuerySet
+
+User = get_user_model()
+
+
+def users_with_email(email: str) -> QuerySet[AbstractUser]:
+    """Every account using this email address, in any letter case (at most one, by index)."""
+    return User._default_manager.filter(email__iexact=email.strip())
+
+
+def user_for_email(email: str, *, active_only: bool = False) -> AbstractUser | None:
+    """The account that signs in with this email address, if there is one."""
+    users = users_with_email(email)
+    if active_only:
+        users = users.filter(is_active=True)
+    return users.order_by("pk").first()
+
+
+def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
+    """True when another account already uses this email as its address or its sign-in name."""
+    email = email.strip()
+    users = users_with_email(email) | User._default_manager.filter(username=email.lower())
+    if exclude_user_id is not None:
+        users = users.exclude(pk=exclude_user_id)
+    return users.exists()
+
+
+def user_set_email(*, user: AbstractUser, email: str) -> None:
+    """Give the user this address, and the sign-in name that goes with it (not saved)."""
+    user.email = email.strip()
+    user.username = user.email.lower()
+
+
+def user_create(
+    *, email: str, first_name: str = "", last_name: str = "", password: str | None = None
+) -> AbstractUser:
+    """A new account signing in with `email`; without a password it has no usable one."""
+    user = User(first_name=first_name, last_name=last_name)
+    user_set_email(user=user, email=email)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    return user

@@ -1,0 +1,238 @@
+"""HTTP to FLG 360: pooled connections, one time budget, a size cap, and careful retries.
+
+Every request to FLG goes through `post`. It never follows a redirect, never reads more than
+MAX_ANSWER_BYTES, finishes within FLG_TIMEOUT, retries only where FLG cannot have acted on the
+first attempt, and removes the access key from whatever FLG says before anyone can quote it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+
+from flg.errors import FlgKeyInvalid, FlgProtocolError, FlgUnavailable
+
+MAX_ANSWER_BYTES = 64 * 1024
+EXCERPT_CHARS = 200
+CONNECT_TIMEOUT = 3.05
+# Refused connections are retried quickly (nothing reached FLG, so no duplicate can result).
+REFUSED_RETRY_DELAYS = (0.1, 0.3)
+GATEWAY_RETRY_DELAY = 0.25
+
+# Visible ASCII only: a header cannot carry anything else unchanged, and a key pasted with a
+# curly quote or a non-breaking space would otherwise fail deep inside http.client.
+_KEY_CHARS = re.compile(r"[!-~]+", re.ASCII)
+UNUSABLE_KEY = (
+    "The access key contains a space, a control character or a non-ASCII character (often a "
+    "copy-and-paste slip), so it cannot be sent; copy it again from FLG 360."
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """FLG's answer: its status and its body, with the access key already removed."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+def key_usable(key: str) -> bool:
+    """True when the key can travel in a header unchanged."""
+    return bool(_KEY_CHARS.fullmatch(key))
+
+
+def excerpt(body: bytes | str) -> str:
+    """A short, single-line quote of what FLG said, for staff."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    if len(text) > EXCERPT_CHARS:
+        text = text[:EXCERPT_CHARS] + "…"
+    return text or "(empty)"
+
+
+_local = threading.local()
+
+
+def _http() -> requests.Session:
+    """One pooled session per thread: requests.Session is not safe to share across threads."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        # No .netrc credentials or proxy variables may change what we send with the key.
+        session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        _local.session = session
+    return session
+
+
+def connections_close() -> None:
+    """Close this thread's pooled connections to FLG (tests, or a worker shutting down)."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is not None:
+        session.close()
+        _local.session = None
+
+
+def _headers(key: str) -> dict[str, str]:
+    return {
+        "authorization": f"Bearer {key}",
+        "content-type": "application/json",
+        "accept": "application/json",
+        "user-agent": f"flg-booking-portal/1.0 ({settings.PORTAL_NAME})",
+    }
+
+
+def _over_budget(status: int | None = None) -> FlgUnavailable:
+    return FlgUnavailable(
+        f"FLG did not finish its answer within the {settings.FLG_TIMEOUT} s budget.", status=status
+    )
+
+
+def _read_capped(response: requests.Response, *, deadline: float) -> bytes:
+    """The body, at most MAX_ANSWER_BYTES, read before the deadline.
+
+    read1 returns whatever has arrived, so an answer trickled a byte at a time is cut off at
+    the deadline instead of holding the worker for as long as the trickle lasts.
+    """
+    status = response.status_code
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise FlgProtocolError(
+            f"FLG's answer is {declared} bytes, more than the {MAX_ANSWER_BYTES} we accept.",
+            status=status,
+        )
+    chunks, size = [], 0
+    try:
+        while chunk := response.raw.read1(8192, decode_content=True):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise FlgProtocolError(
+                    f"FLG's answer is longer than the {MAX_ANSWER_BYTES} bytes we accept.",
+                    status=status,
+                )
+            if time.monotonic() > deadline:
+                raise _over_budget(status)
+            chunks.append(chunk)
+    except ReadTimeoutError:
+        raise _over_budget(status) from None
+    except DecodeError:
+        raise FlgProtocolError("FLG's answer could not be decompressed.", status=status) from None
+    except (HTTPError, OSError) as exc:
+        raise FlgUnavailable(
+            f"FLG dropped the connection in the middle of its answer ({type(exc).__name__}).",
+            status=status,
+        ) from None
+    return b"".join(chunks)
+
+
+def _post_once(url: str, *, key: str, payload: dict[str, str], deadline: float) -> Answer:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FlgUnavailable(f"No time left in the {settings.FLG_TIMEOUT} s budget for FLG.")
+    timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
+    http = _http()
+    request = http.prepare_request(
+        requests.Request("POST", url, data=json.dumps(payload).encode(), headers=_headers(key))
+    )
+    # Straight to the adapter: Session.send reads a redirect's whole body (past the size cap)
+    # even when told not to follow it, and would keep FLG's cookies for the next customer.
+    with http.get_adapter(url).send(request, stream=True, timeout=timeout) as response:
+        body = _read_capped(response, deadline=deadline)
+        return Answer(response.status_code, body, response.headers.get("content-type", ""))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and every exception linked to it, however requests and urllib3 wrap them."""
+    seen: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        error = stack.pop()
+        if any(error is e for e in seen):
+            continue
+        seen.append(error)
+        linked = [getattr(error, "reason", None), error.__cause__, error.__context__, *error.args]
+        stack.extend(e for e in linked if isinstance(e, BaseException))
+    return seen
+
+
+def _was_refused(exc: BaseException) -> bool:
+    """True when no connection was made, so FLG cannot have seen the request."""
+    return any(isinstance(e, NewConnectionError | ConnectionRefusedError) for e in _causes(exc))
+
+
+def _connection_failure(exc: requests.ConnectionError) -> str:
+    causes = _causes(exc)
+    if any(isinstance(e, NameResolutionError) for e in causes):
+        return "FLG's domain could not be found (DNS); check FLG_DOMAIN."
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "The secure connection to FLG failed (TLS certificate or handshake)."
+    if _was_refused(exc):
+        return f"FLG refused the connection ({type(exc).__name__})."
+    return f"FLG dropped the connection ({type(exc).__name__})."
+
+
+def _time_left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _send(url: str, *, key: str, payload: dict[str, str]) -> Answer:
+    deadline = time.monotonic() + settings.FLG_TIMEOUT
+    refused_retries = list(REFUSED_RETRY_DELAYS)
+    gateway_retried = False
+    while True:
+        try:
+            answer = _post_once(url, key=key, payload=payload, deadline=deadline)
+        except requests.Timeout:
+            raise FlgUnavailable(
+                f"FLG did not answer within the {settings.FLG_TIMEOUT} s budget."
+            ) from None
+        except requests.ConnectionError as exc:
+            delay = refused_retries.pop(0) if refused_retries else None
+            if _was_refused(exc) and delay is not None and _time_left(deadline) > delay + 0.5:
+                time.sleep(delay)
+                continue
+            raise FlgUnavailable(_connection_failure(exc)) from None
+        except requests.RequestException as exc:
+            raise FlgUnavailable(f"The request to FLG failed ({type(exc).__name__}).") from None
+        if (
+            answer.status in (502, 503, 504)
+            and not gateway_retried
+            and _time_left(deadline) > GATEWAY_RETRY_DELAY + 1
+        ):
+            # A gateway error means FLG did not act on the request, so one retry is harmless.
+            gateway_retried = True
+            time.sleep(GATEWAY_RETRY_DELAY)
+            continue
+        return answer
+
+
+def post(url: str, *, key: str, payload: dict[str, str]) -> Answer:
+    """POST JSON within the FLG_TIMEOUT budget, retrying only where no duplicate can result."""
+    if not key_usable(key):
+        raise FlgKeyInvalid(UNUSABLE_KEY)
+    answer = _send(url, key=key, payload=payload)
+    # FLG might echo the key back. This is the one place it is removed: nothing downstream
+    # (an excerpt in an error, a log line, the admin) ever sees a body that still holds it,
+    # and a publicUrl that carried it is refused rather than framed.
+    if key.encode() in answer.body:
+        answer = Answer(
+            answer.status, answer.body.replace(key.encode(), b"[access key]"), answer.content_type
+        )
+    return answer
