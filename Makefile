@@ -52,7 +52,7 @@ $(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
 
 # Load on loopback: the portal and the sandbox under gunicorn, customers played by locust.
 bench: $(VENV)/.bench
-	$(PY) bench/run.py
+	$(PY) -m bench
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

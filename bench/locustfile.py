@@ -2,7 +2,7 @@
 three times, refresh once, and again. Each simulated customer signs in as a customer of their
 own; one more user probes /healthz beside them.
 
-bench/run.py starts this with `locust --headless`; the environment carries what it needs:
+bench/locust_load.py starts this with `locust --headless`; the environment carries what it needs:
 BENCH_CUSTOMERS (how many seeded customers there are), BENCH_STATUS_FILE (where to write the
 count of answers per endpoint and status, every response time for exact percentiles, and when
 the slow ones came) and
@@ -76,7 +76,7 @@ class Customer(HttpUser):
             return
         # start_over: every start in the load is a real one that calls FLG (a plain start
         # within 30 s of the last would reuse that session and cost nothing). The counting pass
-        # in run.py uses plain starts.
+        # (bench/stages/calls.py) uses plain starts.
         started = self.client.post(
             "/book/consultation/",
             {"csrfmiddlewaretoken": match.group(1), "start_over": "1"},

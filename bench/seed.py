@@ -1,6 +1,6 @@
 """Seed the benchmark's database: `python bench/seed.py base N` or `... scale CUSTOMERS SESSIONS`.
 
-Runs with the same environment as the servers (bench/run.py sets DATABASE_URL and the rest).
+Runs with the same environment as the servers (bench/workspace.py sets DATABASE_URL and the rest).
 Customers are bench-<n>@example.com with one known password, hashed once and shared, since
 hashing thousands of them would take longer than the benchmark itself. The sandbox gets the
 same leads, the "consultation" type and the access key, so every start is one FLG 360 accepts.

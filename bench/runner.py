@@ -1,0 +1,83 @@
+"""The run: set-up, the stages in order, the report; and, whatever happens, the clean-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from bench import database, processes, procfs, report, servers, workspace
+from bench.config import CUSTOMERS, OUT, RESULTS
+from bench.report import say
+from bench.stages import calls, cpu, degraded, load, scale
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, processes.exit_on_signal)
+    signal.signal(signal.SIGHUP, processes.exit_on_signal)
+    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    database_name = ""
+    cache = database.cache_url()
+    try:
+        src = workspace.snapshot(tmp)
+        database_url, database_name = database.database(tmp)
+        database.flush_cache(cache)
+        env = workspace.base_env(tmp, database_url, cache)
+        work = workspace.Workspace(src=src, env=env, cache=cache)
+        say(f"Database: {database_name}; cache: {cache}. Logs in bench/out/.")
+        if load_before > 1.5:
+            say(
+                f"Note: the machine is already busy (load average {load_before:.1f} on "
+                f"{os.cpu_count()} cores); latencies will be higher than on a quiet machine."
+            )
+        workspace.manage(work, "migrate", "--noinput")
+        workspace.manage(work, "collectstatic", "--noinput")
+        workspace.seed(work, "base", str(CUSTOMERS))
+        portal = servers.start(work)
+        boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
+
+        counted = calls.run(portal)
+        costs = cpu.run(portal)
+        sampler = procfs.RssSampler(portal.master)  # peak memory from the healthy load on
+        sampler.start()
+        healthy = load.run(portal, sampler)
+        hanging = degraded.run(portal)
+        scaled = scale.run(portal)
+        rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
+        sampler.stopping.set()
+
+        results = report.results(
+            started=started,
+            load_before=load_before,
+            database=database_name,
+            cache=cache,
+            boot_cpu_ms=boot_cpu_ms,
+            calls=counted,
+            costs=costs,
+            healthy=healthy,
+            degraded=hanging,
+            scale=scaled,
+            rss_all=rss_all,
+        )
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        report.print_table(results)
+        return 0
+    except (KeyboardInterrupt, SystemExit):
+        say("\nInterrupted; stopping everything the bench started.")
+        return 130
+    except Exception as exc:  # the bench itself could not run: say why, clean up, fail
+        say(f"\nThe benchmark could not run: {exc}")
+        return 1
+    finally:
+        processes.stop_everything()
+        database.drop_database(database_name)
+        database.flush_cache(cache)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""The two servers a run measures, the FLG sandbox and the portal pointed at it, and the
+switches the stages flip on them through manage.py."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.config import (
+    HANG_SECONDS,
+    INJECTED_MS,
+    OUT,
+    PORTAL_THREADS,
+    PORTAL_WORKERS,
+    SANDBOX_THREADS,
+    SANDBOX_WORKERS,
+)
+from bench.processes import free_port, gunicorn
+from bench.workspace import Workspace, manage
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The portal under test: where it answers, its gunicorn master, and its log."""
+
+    workspace: Workspace
+    url: str
+    master: int
+    # JSON lines, one per request and one per FLG call, which the stages read back.
+    log: Path
+
+
+def start(workspace: Workspace) -> Portal:
+    """The sandbox under gunicorn, then the portal under gunicorn, calling it as FLG."""
+    sandbox_port, portal_port = free_port(), free_port()
+    sandbox_env = {**workspace.env, "FLG_SANDBOX": "1", "FLG_SANDBOX_SESSION_TTL": "1800"}
+    gunicorn(
+        workspace.src,
+        sandbox_env,
+        sandbox_port,
+        SANDBOX_WORKERS,
+        SANDBOX_THREADS,
+        OUT / "sandbox.log",
+    )
+    portal_env = {
+        **workspace.env,
+        "FLG_SANDBOX": "0",
+        "FLG_DOMAIN": f"http://127.0.0.1:{sandbox_port}/sandbox",
+        "FLG_BOOKING_HOSTS": f"127.0.0.1:{sandbox_port}",
+    }
+    log = OUT / "portal.log"
+    process = gunicorn(workspace.src, portal_env, portal_port, PORTAL_WORKERS, PORTAL_THREADS, log)
+    return Portal(
+        workspace=workspace, url=f"http://127.0.0.1:{portal_port}", master=process.pid, log=log
+    )
+
+
+def sandbox_calls(workspace: Workspace) -> int:
+    """Requests that reached FLG's endpoint so far: the sandbox's own count (ApiCall rows)."""
+    code = "from flg_sandbox.models import ApiCall; print(ApiCall.objects.count())"
+    return int(manage(workspace, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def set_fault(workspace: Workspace, mode: str) -> None:
+    code = (
+        "from flg_sandbox.models import Fault; "
+        f"Fault.objects.update_or_create(pk=1, defaults={{'mode': {mode!r}, "
+        f"'latency_ms': {INJECTED_MS}, 'hang_seconds': {HANG_SECONDS}, 'times': None}})"
+    )
+    manage(workspace, "shell", "-c", code)
+
+
+def close_breaker(workspace: Workspace) -> None:
+    """Close the portal's FLG circuit breaker, which FLG hanging left open."""
+    if workspace.cache.startswith("redis"):
+        manage(workspace, "shell", "-c", "from appointments import flg; flg.breaker_reset()")
+    else:
+        time.sleep(31)  # per-process breakers: wait out the cool-down
