@@ -74,6 +74,6 @@ def set_fault(workspace: Workspace, mode: str) -> None:
 def close_breaker(workspace: Workspace) -> None:
     """Close the portal's FLG circuit breaker, which FLG hanging left open."""
     if workspace.cache.startswith("redis"):
-        manage(workspace, "shell", "-c", "from appointments import flg; flg.breaker_reset()")
+        manage(workspace, "shell", "-c", "from flg import breaker; breaker.reset()")
     else:
         time.sleep(31)  # per-process breakers: wait out the cool-down
