@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core import signing
@@ -13,14 +12,20 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from accounts import invites
 from appointments import importing, services
-from appointments.forms import AppointmentTypeAdminForm, CustomerAdminForm
+from appointments.forms import (
+    AppointmentTypeAdminForm,
+    CustomerAdminForm,
+    ImportForm,
+    VerifyForm,
+)
 from appointments.models import (
     AppointmentSession,
     AppointmentType,
@@ -46,51 +51,13 @@ def _count_since(model: type, since: dt.datetime) -> Subquery:
 
 
 def _failures_table(failures: QuerySet[FlgFailure]) -> str:
-    rows = list(failures.select_related("appointment_type", "customer__user")[:RECENT])
-    if not rows:
-        return "None recently."
-    return format_html(
-        "<table><thead><tr><th>When</th><th>What</th><th>Status</th><th>Type</th>"
-        "<th>Customer</th><th>From</th><th>Detail</th></tr></thead><tbody>{}</tbody></table>",
-        format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(f.created_at).strftime("%d %b %Y %H:%M"),
-                    f.get_code_display(),
-                    f.status or "-",
-                    f.appointment_type or "-",
-                    f.customer or "-",
-                    f.get_action_display(),
-                    f.detail,
-                )
-                for f in rows
-            ),
-        ),
-    )
+    rows = failures.select_related("appointment_type", "customer__user")[:RECENT]
+    return render_to_string("admin/appointments/includes/failures_table.html", {"rows": rows})
 
 
 def _sessions_table(sessions: QuerySet[AppointmentSession]) -> str:
-    rows = list(sessions.select_related("appointment_type")[:RECENT])
-    if not rows:
-        return "None yet."
-    return format_html(
-        "<table><thead><tr><th>Created</th><th>Type</th><th>Closes</th></tr></thead>"
-        "<tbody>{}</tbody></table>",
-        format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(s.created_at).strftime("%d %b %Y %H:%M"),
-                    s.appointment_type,
-                    timezone.localtime(s.closes_at).strftime("%d %b %H:%M"),
-                )
-                for s in rows
-            ),
-        ),
-    )
+    rows = sessions.select_related("appointment_type")[:RECENT]
+    return render_to_string("admin/appointments/includes/sessions_table.html", {"rows": rows})
 
 
 admin.site.site_header = "Booking portal administration"
@@ -243,38 +210,6 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
                 f"{appointment_type}: OK. FLG created a session for lead "
                 f"{customer.lead_id}, open until {closes}.",
             )
-
-
-class VerifyForm(forms.Form):
-    customer = forms.CharField(
-        label="Customer's email or lead id",
-        help_text="FLG will create a real appointment session for this customer's lead.",
-    )
-
-    def clean_customer(self) -> Customer:
-        value = self.cleaned_data["customer"].strip()
-        customers = Customer.objects.select_related("user", "lead_group")
-        found = (
-            customers.filter(lead_id=value).first()
-            if value.isdigit()
-            else customers.filter(user__email__iexact=value).first()
-        )
-        if found is None:
-            raise forms.ValidationError(f"No customer has the email or lead id {value!r}.")
-        return found
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=(
-            "Columns: email, first_name, last_name, lead_id, lead_group_id and optionally "
-            "lead_group_name. UTF-8 (Excel: 'CSV UTF-8'). Nothing is written until you confirm."
-        ),
-    )
-    send_invites = forms.BooleanField(
-        required=False, label="Email new customers an invitation to choose a password"
-    )
 
 
 @admin.register(Customer)

@@ -97,3 +97,35 @@ class CustomerAdminForm(forms.ModelForm):
         if commit:
             customer.save()
         return customer
+
+
+class VerifyForm(forms.Form):
+    customer = forms.CharField(
+        label="Customer's email or lead id",
+        help_text="FLG will create a real appointment session for this customer's lead.",
+    )
+
+    def clean_customer(self) -> Customer:
+        value = self.cleaned_data["customer"].strip()
+        customers = Customer.objects.select_related("user", "lead_group")
+        found = (
+            customers.filter(lead_id=value).first()
+            if value.isdigit()
+            else customers.filter(user__in=services.users_with_email(value)).first()
+        )
+        if found is None:
+            raise forms.ValidationError(f"No customer has the email or lead id {value!r}.")
+        return found
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "Columns: email, first_name, last_name, lead_id, lead_group_id and optionally "
+            "lead_group_name. UTF-8 (Excel: 'CSV UTF-8'). Nothing is written until you confirm."
+        ),
+    )
+    send_invites = forms.BooleanField(
+        required=False, label="Email new customers an invitation to choose a password"
+    )
