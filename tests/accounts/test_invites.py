@@ -9,7 +9,6 @@ import smtplib
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -174,14 +173,6 @@ def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path,
 
 
 # --- From the admin -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_admin_import_sends_invitations_when_asked(staff):

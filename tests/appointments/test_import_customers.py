@@ -253,14 +253,6 @@ def test_a_file_that_cannot_be_read_says_so(tmp_path):
 # --- The same import from the admin -----------------------------------------------------
 
 
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def upload(client, text, **extra):
     data = {"file": io.BytesIO(text.encode()), **extra}
     data["file"].name = "customers.csv"
