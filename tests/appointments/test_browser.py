@@ -29,7 +29,7 @@ pytestmark = [
 class Console:
     """Every console error and uncaught exception on a page, its frames included."""
 
-    def __init__(self, page) -> None:
+    def __init__(self, page):
         self.errors: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
