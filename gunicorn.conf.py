@@ -2,27 +2,113 @@
 
 Threaded workers: a booking start waits on FLG (up to FLG_TIMEOUT), and a thread can serve
 other customers meanwhile, where a sync worker would sit idle.
+
+This file is read by gunicorn's master before any of the portal is loaded, so it reads the
+environment itself; a bad value stops start-up with one line, as the settings do.
 """
 
+from __future__ import annotations
+
 import os
+import shutil
+import sys
+from typing import Any
+
+
+def _int(name: str, default: int, *, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        sys.exit(f"Configuration error: {name} must be a whole number, not {raw!r}.")
+    if value < minimum:
+        sys.exit(f"Configuration error: {name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _log_format() -> str:
+    """json or plain, by the settings' rule: json unless LOG_FORMAT or DEBUG says otherwise."""
+    raw = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if raw:
+        return raw
+    debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    return "plain" if debug else "json"
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 8)
 worker_class = "gthread"
 # Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
-timeout = int(os.environ.get("FLG_TIMEOUT", "10")) + 20
+timeout = _int("FLG_TIMEOUT", 10) + 20
 graceful_timeout = 30
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
 max_requests_jitter = 200
 # The portal logs one structured line per request itself.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info").strip().lower()
+if loglevel not in {"debug", "info", "warning", "error", "critical"}:
+    sys.exit(
+        "Configuration error: GUNICORN_LOG_LEVEL must be debug, info, warning, error or "
+        f"critical, not {loglevel!r}."
+    )
 # gunicorn believes no proxy header of its own accord: whether X-Forwarded-Proto counts is
 # the portal's decision alone (TRUST_X_FORWARDED_PROTO), in one place.
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
 # Heartbeat files in memory: a container's disk-backed /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# gunicorn's own lines (start, worker boot and exit, errors) in the portal's JSON, so a log
+# pipeline needs one parser. The formatter imports nothing of Django's.
+if _log_format() == "json":
+    logconfig_dict: dict[str, Any] = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "bookingportal.logging.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        # The root too: whatever logs before Django has configured logging (a configuration
+        # error in bookingportal/wsgi.py, say) comes out as JSON as well.
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "loggers": {
+            "gunicorn.error": {
+                "handlers": ["stderr"],
+                "level": loglevel.upper(),
+                "propagate": False,
+            },
+            "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }
+
+# prometheus-client's multiprocess mode: each worker writes its figures to files in this
+# directory and /metrics adds them up. Files left by an earlier run would be added too, so the
+# master empties it before the first worker starts.
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+
+
+def on_starting(server: Any) -> None:
+    if METRICS_DIR:
+        os.makedirs(METRICS_DIR, exist_ok=True)
+        for entry in os.scandir(METRICS_DIR):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # A dead worker's counters stay (they are part of the totals); its live gauges go.
+    if METRICS_DIR:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, METRICS_DIR)

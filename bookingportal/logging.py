@@ -1,12 +1,18 @@
-"""Log lines with the request id: JSON in production, readable in development."""
+"""Log lines with the request id: JSON in production, readable in development.
+
+Imports nothing of Django's or ours, so gunicorn's master can format its own lines with it
+(gunicorn.conf.py) before any of the portal is loaded.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from contextvars import ContextVar
 
-from bookingportal.middleware import request_id_var
+# Set by bookingportal.middleware.RequestIdMiddleware for the request being served.
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # The `extra` fields a line may carry. An allow-list: whatever else a library hangs on a record
 # (Django's whole request object, say) never reaches a log shipper.

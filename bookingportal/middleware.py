@@ -7,16 +7,15 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from bookingportal.logging import request_id_var
 from flg import sessions
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("bookingportal.access")
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

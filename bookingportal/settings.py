@@ -8,8 +8,12 @@ with `ImproperlyConfigured` and one sentence saying what to change.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -49,6 +53,120 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
     return value
+
+
+def _redacted(url: str) -> str:
+    """A URL as it may be quoted in an error: without the password it may hold."""
+    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
+
+
+def _url_port(name: str, raw: str) -> None:
+    try:
+        urlsplit(raw).port  # noqa: B018 (parsing it is the check)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} {_redacted(raw)!r} has a port that is not a number."
+        ) from None
+
+
+DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+
+
+def parse_database_url(name: str, raw: str) -> dict[str, Any]:
+    """DATABASE_URL as Django's DATABASES entry: PostgreSQL or SQLite, nothing else."""
+    value = raw.strip()
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must be postgres://user:password@host:5432/name or sqlite:///path, "
+            f"not {_redacted(value)!r}."
+        )
+    _url_port(name, value)
+    try:
+        config: dict[str, Any] = environ.Env.db_url_config(value)
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"{name} {_redacted(value)!r} is not a database URL ({exc})."
+        ) from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(
+            f"{name} {_redacted(value)!r} names no database; "
+            "use postgres://user:password@host:5432/name."
+        )
+    return config
+
+
+CACHE_SCHEMES = {"redis", "rediss", "locmemcache", "dummycache"}
+
+
+def parse_cache_url(name: str, raw: str) -> dict[str, Any]:
+    """CACHE_URL as Django's CACHES entry: Redis, or a per-process cache for one process."""
+    value = raw.strip()
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in CACHE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must be redis://host:6379/0 (or rediss:// for TLS; locmemcache:// for a "
+            f"single process), not {_redacted(value)!r}."
+        )
+    _url_port(name, value)
+    if scheme.startswith("redis") and not urlsplit(value).hostname:
+        raise ImproperlyConfigured(
+            f"{name} {_redacted(value)!r} names no host; use redis://host:6379/0."
+        )
+    config: dict[str, Any] = environ.Env.cache_url_config(value)
+    return config
+
+
+def _hosts(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of host names (a leading dot for subdomains; no scheme or path)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    hosts = [h.strip() for h in raw.split(",") if h.strip()]
+    for host in hosts:
+        if "://" in host or "/" in host or "@" in host or any(c.isspace() for c in host):
+            raise ImproperlyConfigured(
+                f"{name} lists host names such as book.example.com, not {host!r}."
+            )
+    return hosts
+
+
+def _origins(name: str) -> list[str]:
+    """A comma-separated list of origins: scheme and host, e.g. https://book.example.com."""
+    origins = [o.strip() for o in os.environ.get(name, "").split(",") if o.strip()]
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path.strip("/"):
+            raise ImproperlyConfigured(
+                f"{name} lists origins such as https://book.example.com, not {origin!r}."
+            )
+    return origins
+
+
+def _email(name: str, default: str) -> str:
+    raw = env.str(name, default=default).strip()
+    address = parseaddr(raw)[1]
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+        raise ImproperlyConfigured(
+            f"{name} must be an email address (or Name <address>), not {raw!r}."
+        )
+    return raw
+
+
+def _dotted_class(name: str, default: str) -> str:
+    """A class named by its dotted path, whose module must exist."""
+    raw = env.str(name, default=default).strip()
+    module, _, cls = raw.rpartition(".")
+    try:
+        found = bool(module and cls) and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ImproperlyConfigured(
+            f"{name} must be the dotted path of a class, such as "
+            f"django.core.mail.backends.smtp.EmailBackend, not {raw!r}."
+        )
+    return raw
 
 
 def parse_flg_domain(raw: str) -> str:
@@ -100,7 +218,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+ALLOWED_HOSTS = _hosts("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -159,7 +277,11 @@ TEMPLATES = [
 
 # --- Database and cache -------------------------------------------------------------------
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": parse_database_url(
+        "DATABASE_URL", os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -170,7 +292,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Write-ahead logging: readers never block the writer (the sandbox shares the file).
     options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+CACHES = {
+    "default": parse_cache_url(
+        "CACHE_URL", os.environ.get("CACHE_URL", "") or "locmemcache://portal"
+    )
+}
 # With a cache every worker shares (Redis), sessions are read from it and written through to
 # the database, saving a query on every page. A per-process cache could serve a signed-out
 # session from another worker, so then sessions stay in the database only.
@@ -197,8 +323,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bookings@example.com")
+EMAIL_BACKEND = _dotted_class("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = _email("DEFAULT_FROM_EMAIL", "bookings@example.com")
 # For the SMTP backend; Django's defaults otherwise, except a timeout, so that a mail server
 # that does not answer cannot hold a worker.
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -235,10 +361,21 @@ STORAGES = {
 # --- The portal ---------------------------------------------------------------------------
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Appointment booking")
-PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default="support@example.com")
+PORTAL_SUPPORT_EMAIL = _email("PORTAL_SUPPORT_EMAIL", "support@example.com")
 PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
 # Where customers reach the portal, for links in emails sent outside a request.
-PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").strip().rstrip("/")
+_portal_url = urlsplit(PORTAL_URL)
+if (
+    _portal_url.scheme not in {"http", "https"}
+    or not _portal_url.netloc
+    or _portal_url.query
+    or _portal_url.fragment
+):
+    raise ImproperlyConfigured(
+        f"PORTAL_URL must be the portal's address, such as https://book.example.com, "
+        f"not {PORTAL_URL!r}."
+    )
 
 # --- FLG 360 ------------------------------------------------------------------------------
 
@@ -273,6 +410,18 @@ FLG_BOOKING_HOSTS = [
     for h in (os.environ.get("FLG_BOOKING_HOSTS", "").strip() or _default_booking_hosts).split(",")
     if h.strip()
 ]
+for _host in FLG_BOOKING_HOSTS:
+    try:
+        _parts = urlsplit("//" + _host)
+        _parts.port  # noqa: B018 (parsing it is the check)
+        _bad = not _parts.hostname or _parts.path or "@" in _host or "://" in _host
+    except ValueError:
+        _bad = True
+    if _bad:
+        raise ImproperlyConfigured(
+            f"FLG_BOOKING_HOSTS lists hosts such as platform.getflg.com (or host:port), "
+            f"not {_host!r}."
+        )
 FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
@@ -302,7 +451,7 @@ CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = _origins("CSRF_TRUSTED_ORIGINS")
 
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "bookingportal.views.csrf_failure"
@@ -330,6 +479,30 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Metrics (Prometheus) ------------------------------------------------------------------
+
+# /metrics answers only a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset, the
+# page does not exist (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 16 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), or unset."
+    )
+# prometheus-client's multiprocess mode (gunicorn's workers each write their figures there, and
+# /metrics adds them up). Set by the image and the Kubernetes Deployment, emptied by
+# gunicorn.conf.py at start; unset, each process counts alone (development, tests).
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus-client switches to multiprocess mode when the variable exists at all, even
+    # empty (a way to unset it in Kubernetes); empty means unset here.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not (os.path.isdir(PROMETHEUS_MULTIPROC_DIR) and os.access(PROMETHEUS_MULTIPROC_DIR, os.W_OK)):
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR {PROMETHEUS_MULTIPROC_DIR!r} is not a directory this process "
+        "can write to; create it (gunicorn.conf.py does at start) or unset it."
+    )
+
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 
 # Lock out a user-and-address pair, so nobody can lock a customer out from elsewhere.
@@ -351,8 +524,12 @@ AXES_ENABLED = _bool("AXES_ENABLED", True)
 
 # --- Logging ------------------------------------------------------------------------------
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {

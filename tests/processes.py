@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -22,6 +26,9 @@ PREFIXES = (
     "GUNICORN_",
     "EMAIL_",
     "LOG_",
+    "PROMETHEUS_",
+    "WEB_CONCURRENCY",
+    "STAFF_",
 )
 NAMES = {
     "SECRET_KEY",
@@ -34,6 +41,7 @@ NAMES = {
     "LOG_FORMAT",
     "TRUST_X_FORWARDED_PROTO",
     "STATIC_ROOT",
+    "METRICS_TOKEN",
 }
 
 
@@ -54,3 +62,66 @@ def manage(*args: str, timeout: int | str = 60, **env: str) -> subprocess.Comple
         text=True,
         timeout=float(timeout),
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Gunicorn:
+    """The portal under gunicorn with gunicorn.conf.py, as the image runs it, on a free port."""
+
+    def __init__(self, log: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            # No control socket: several servers (and the bench's) would share one path.
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
+            + ["bookingportal.wsgi"],
+            cwd=ROOT,
+            env=clean_env(GUNICORN_BIND=f"127.0.0.1:{self.port}", **env),
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, workers: int = 1, timeout: float = 30) -> Gunicorn:
+        """Until /healthz answers and every worker has booted."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    if len(self.workers()) >= workers:
+                        return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
+
+    def workers(self) -> list[int]:
+        """The worker processes' ids (the master's children)."""
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{self.process.pid}\n" in text:
+                found.append(int(status.parent.name))
+        return sorted(found)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._out.close()

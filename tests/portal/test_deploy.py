@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.processes import manage
 
 # What an operator must set; everything else has a production default.
@@ -15,10 +17,15 @@ PRODUCTION_ENV = {
     "FLG_DOMAIN": "demo.flg360.co.uk",
     "FLG_API_KEY": "a-real-looking-access-key",
     "FLG_SANDBOX": "0",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.example.com",
+    "PORTAL_URL": "https://book.example.com",
 }
 
 SHOW = """
 import json
+
+import pytest
 from django.conf import settings as s
 print(json.dumps({
     "redirect": s.SECURE_SSL_REDIRECT,
@@ -144,3 +151,38 @@ def test_a_bad_switch_stops_start_up_with_one_clear_line():
         assert result.returncode != 0
         assert words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["console", "locmem", "dummy"])
+def test_the_deploy_check_warns_when_mail_would_never_leave_the_machine(backend):
+    env = {**PRODUCTION_ENV, "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr
+    assert "sign-in links, password resets and invitations never reach customers" in (
+        result.stderr
+    )
+
+
+def test_the_deploy_check_warns_when_mail_is_left_at_its_default():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "EMAIL_BACKEND"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr
+
+
+@pytest.mark.parametrize("portal_url", [None, "http://localhost:8000", "http://127.0.0.1"])
+def test_the_deploy_check_warns_when_portal_url_points_at_this_machine(portal_url):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PORTAL_URL"}
+    if portal_url:
+        env["PORTAL_URL"] = portal_url
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "accounts.W002" in result.stderr
+    assert "accounts.W001" not in result.stderr
+
+
+def test_mail_kept_on_the_machine_is_fine_while_developing():
+    result = manage("check", "--deploy", DEBUG="1")
+    assert "accounts.W001" not in result.stdout + result.stderr
+    assert "accounts.W002" not in result.stdout + result.stderr

@@ -25,6 +25,9 @@ PRODUCTION_ENV = {
     "SECURE_SSL_REDIRECT": "1",
     "SESSION_COOKIE_SECURE": "1",
     "CSRF_COOKIE_SECURE": "1",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.example.com",
+    "PORTAL_URL": "https://book.example.com",
 }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from bookingportal.settings import parse_flg_domain
-from tests.processes import manage
+from tests.processes import BIN, ROOT, clean_env, manage
 
 NAMES = [
     "DEBUG",
@@ -151,6 +153,28 @@ def test_mail_cannot_use_tls_and_ssl_at_once():
         ("FLG_API_KEY_FILE", "/nonexistent/key", "cannot be read"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or plain"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
+        ("DATABASE_URL", "nonsense", "DATABASE_URL must be postgres://"),
+        ("DATABASE_URL", "mysql://u@db.example/portal", "DATABASE_URL must be postgres://"),
+        ("DATABASE_URL", "postgres://", "DATABASE_URL 'postgres://' names no database"),
+        ("DATABASE_URL", "postgres://u@db.example:port/x", "has a port that is not a number"),
+        ("CACHE_URL", "memcache://x", "CACHE_URL must be redis://"),
+        ("CACHE_URL", "nonsense", "CACHE_URL must be redis://"),
+        ("CACHE_URL", "redis://", "CACHE_URL 'redis://' names no host"),
+        ("CACHE_URL", "redis://cache.example:port/0", "has a port that is not a number"),
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ("ALLOWED_HOSTS", "https://book.example.com", "ALLOWED_HOSTS lists host names"),
+        ("CSRF_TRUSTED_ORIGINS", "book.example.com", "CSRF_TRUSTED_ORIGINS lists origins"),
+        ("EMAIL_BACKEND", "smtp", "EMAIL_BACKEND must be the dotted path of a class"),
+        ("EMAIL_BACKEND", "no.such.Backend", "EMAIL_BACKEND must be the dotted path of a class"),
+        ("DEFAULT_FROM_EMAIL", "bookings", "DEFAULT_FROM_EMAIL must be an email address"),
+        ("PORTAL_SUPPORT_EMAIL", "call us", "PORTAL_SUPPORT_EMAIL must be an email address"),
+        ("PORTAL_URL", "book.example.com", "PORTAL_URL must be the portal's address"),
+        ("FLG_BOOKING_HOSTS", "https://platform.getflg.com", "FLG_BOOKING_HOSTS lists hosts"),
+        ("FLG_BOOKING_HOSTS", "platform.getflg.com:x", "FLG_BOOKING_HOSTS lists hosts"),
+        ("METRICS_TOKEN", "change-me", "METRICS_TOKEN must be at least 16 characters"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics", "PROMETHEUS_MULTIPROC_DIR"),
+        ("AXES_FAILURE_LIMIT", "five", "AXES_FAILURE_LIMIT must be a whole number"),
+        ("FLG_SANDBOX", "sometimes", "FLG_SANDBOX must be true or false"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line(name, value, words):
@@ -217,3 +241,43 @@ def test_the_sandbox_is_mounted_only_when_switched_on():
     )
     assert on.stdout.strip().splitlines()[-1] == "405", on.stderr
     assert off.stdout.strip().splitlines()[-1] == "404", off.stderr
+
+
+def test_a_bad_database_url_is_quoted_without_its_password():
+    result = manage("check", SECRET_KEY="x" * 50, DATABASE_URL="mysql://portal:s3cret-pw@db/x")
+    assert result.returncode != 0
+    assert "mysql://portal:***@db/x" in result.stderr
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_a_redis_cache_url_is_taken_as_it_is():
+    show = "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'])"
+    result = manage("shell", "-c", show, DEBUG="1", CACHE_URL="rediss://:pw@cache.example:6380/2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "rediss://:pw@cache.example:6380/2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        # (WEB_CONCURRENCY is read by gunicorn itself as it loads, before this file.)
+        ("GUNICORN_THREADS", "eight", "GUNICORN_THREADS must be a whole number, not 'eight'."),
+        ("GUNICORN_THREADS", "0", "GUNICORN_THREADS must be at least 1, not 0."),
+        ("GUNICORN_MAX_REQUESTS", "many", "GUNICORN_MAX_REQUESTS must be a whole number"),
+        ("GUNICORN_LOG_LEVEL", "loud", "GUNICORN_LOG_LEVEL must be debug, info, warning"),
+    ],
+)
+def test_a_bad_gunicorn_value_stops_start_up_with_one_line(name, value, words):
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--check-config", "bookingportal.wsgi"],
+        cwd=ROOT,
+        env=clean_env(SECRET_KEY="x" * 50, **{name: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Configuration error: ")
+    assert words in lines[0]
