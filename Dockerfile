@@ -14,17 +14,21 @@ COPY . .
 # it is in no layer's environment and signs nothing the running portal uses.
 RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=0 FLG_SANDBOX=0 ENV_FILE=/nonexistent \
     /venv/bin/python manage.py collectstatic --noinput \
-    && /venv/bin/python -m compileall -q bookingportal appointments flg_sandbox
+    && /venv/bin/python -m compileall -q bookingportal accounts appointments flg flg_sandbox
 
 FROM python:3.12.8-slim-bookworm
 ENV PATH="/venv/bin:$PATH" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DEBUG=0 \
-    ENV_FILE=/nonexistent/.env
+    ENV_FILE=/nonexistent/.env \
+    PROMETHEUS_MULTIPROC_DIR=/run/metrics
 # A numeric id, so an orchestrator can verify "not root" (Kubernetes' runAsNonRoot).
+# /run/metrics: every gunicorn worker's figures for /metrics (prometheus-client's multiprocess
+# mode), emptied by gunicorn.conf.py at start; Kubernetes mounts an emptyDir over it.
 RUN groupadd --system --gid 10001 portal \
-    && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home portal
+    && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home portal \
+    && install -d -o 10001 -g 10001 -m 0700 /run/metrics
 WORKDIR /app
 COPY --from=build /venv /venv
 # Owned by root and only readable by the portal: a compromised worker cannot rewrite the code.

@@ -11,7 +11,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.generic import FormView
 
-from accounts import invites
+from accounts import invites, metrics
 from accounts.forms import InviteRequestForm
 
 
@@ -22,6 +22,7 @@ def not_linked(request: HttpRequest) -> HttpResponse:
 
 def lockout(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
     """Too many wrong passwords from this address for this email: say when to try again."""
+    metrics.lockouts.inc()
     minutes = settings.AXES_COOLOFF_MINUTES
     retry_at = timezone.localtime(timezone.now() + dt.timedelta(minutes=minutes))
     page = render(

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from appointments import failures
+from appointments import failures, metrics
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 from flg import sessions
 from flg.errors import FlgError
@@ -193,7 +193,7 @@ def session_start(
     too many.
     """
     try:
-        return _session_start(
+        session, created = _session_start(
             customer=customer,
             appointment_type=appointment_type,
             force_new=force_new,
@@ -205,6 +205,17 @@ def session_start(
             error=error, customer=customer, appointment_type=appointment_type, action=action
         )
         raise
+    _session_count(action=action, created=created)
+    return session
+
+
+def _session_count(*, action: str, created: bool) -> None:
+    result = "created" if created else "reused"
+    if action == FlgFailure.Action.START:
+        metrics.sessions_started.labels(result).inc()
+    elif action in (FlgFailure.Action.PAGE, FlgFailure.Action.REFRESH):
+        metrics.sessions_refreshed.labels(result).inc()
+    # A staff check (verify) is neither: FLG's own call count still shows it.
 
 
 def _session_start(
@@ -213,7 +224,8 @@ def _session_start(
     appointment_type: AppointmentType,
     force_new: bool,
     replacing: AppointmentSession | None,
-) -> AppointmentSession:
+) -> tuple[AppointmentSession, bool]:
+    """The session, and whether it was created with FLG (False: reused)."""
     with _customer_lock(customer.pk):
         now = timezone.now()
         if not force_new:
@@ -221,14 +233,14 @@ def _session_start(
                 customer=customer, appointment_type=appointment_type, now=now, replacing=replacing
             )
             if reusable is not None:
-                return reusable
+                return reusable, False
         _take_rate_slot(customer)
         created = sessions.create(
             lead=customer.lead_id,
             appointment_type=appointment_type.flg_id,
             customer_id=customer.pk,
         )
-        return AppointmentSession.objects.create(
+        session = AppointmentSession.objects.create(
             flg_session_id=created.session_id,
             customer=customer,
             appointment_type=appointment_type,
@@ -237,6 +249,7 @@ def _session_start(
             closes_at=created.closes_at,
             created_at=timezone.now(),
         )
+        return session, True
 
 
 def session_refresh(

@@ -10,6 +10,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from bookingportal import metrics
 from flg import sessions
 
 
@@ -47,14 +48,16 @@ def favicon(request: HttpRequest) -> HttpResponse:
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/healthz": healthz,
     "/readyz": readyz,
+    # Not a probe, but asked for the same way: Prometheus scrapes each pod by its address.
+    "/metrics": metrics.metrics,
 }
 
 
 class HealthCheckMiddleware:
-    """Answer the probes before the Host header is checked.
+    """Answer the probes (and /metrics) before the Host header is checked.
 
-    Docker's HEALTHCHECK and a load balancer ask by the container's own address, which
-    ALLOWED_HOSTS does not (and should not) list; every other path is still checked.
+    Docker's HEALTHCHECK, a load balancer and Prometheus ask by the container's own address,
+    which ALLOWED_HOSTS does not (and should not) list; every other path is still checked.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -238,6 +238,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every line logged while a request is served carries its id.
     "bookingportal.middleware.RequestIdMiddleware",
+    # Counts every answer, the probes' and errors' included.
+    "bookingportal.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookingportal.middleware.PortalCSPMiddleware",
@@ -438,7 +440,8 @@ if TRUST_X_FORWARDED_PROTO:
 # Production (DEBUG off) is https only; each switch can be turned off, e.g. to try the
 # production settings over plain http on loopback.
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus ask over plain http, by the pod's address, from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'

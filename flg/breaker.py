@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from django.core.cache import cache
+
+from flg import metrics
 
 logger = logging.getLogger("flg.breaker")
 
@@ -18,6 +21,14 @@ COOLDOWN = 30
 MEMORY = 120
 FAILURES_KEY = "flg:breaker:failures"
 OPEN_KEY = "flg:breaker:open-until"
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """What the breaker knows now: whether it is open, and the failures it remembers."""
+
+    is_open: bool
+    failures: int
 
 
 def is_open() -> bool:
@@ -36,6 +47,9 @@ def failure_record() -> None:
         cache.add(FAILURES_KEY, 0, MEMORY)
         failures = cache.incr(FAILURES_KEY)
         if failures >= THRESHOLD:
+            until = cache.get(OPEN_KEY)
+            if until is None or until <= time.time():
+                metrics.breaker_openings.inc()
             cache.set(OPEN_KEY, time.time() + COOLDOWN, COOLDOWN)
             logger.warning(
                 "FLG circuit breaker open for %s s after %s failures", COOLDOWN, failures
@@ -50,3 +64,12 @@ def reset() -> None:
         cache.delete_many([FAILURES_KEY, OPEN_KEY])
     except Exception:
         logger.warning("FLG circuit breaker: the cache is unavailable")
+
+
+def state() -> BreakerState:
+    """The breaker as every worker sees it (for the metrics page)."""
+    try:
+        failures = cache.get(FAILURES_KEY) or 0
+    except Exception:
+        failures = 0
+    return BreakerState(is_open=is_open(), failures=int(failures))

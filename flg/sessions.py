@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from flg import breaker, transport
+from flg import breaker, metrics, transport
 from flg.errors import (
     FlgError,
     FlgKeyForbidden,
@@ -267,6 +267,7 @@ def create(*, lead: str, appointment_type: uuid.UUID, customer_id: int | None = 
     if not is_configured():
         raise FlgNotConfigured("FLG_DOMAIN or FLG_API_KEY is not set.")
     if breaker.is_open():
+        metrics.breaker_fast_failures.inc()
         raise FlgUnavailable(
             "Not calling FLG: the circuit breaker is open after repeated failures."
         )
@@ -296,7 +297,9 @@ def create(*, lead: str, appointment_type: uuid.UUID, customer_id: int | None = 
         breaker.reset()
         return session
     finally:
-        latency_ms = round((time.monotonic() - started) * 1000)
+        elapsed = time.monotonic() - started
+        metrics.call_observe(outcome=outcome, seconds=elapsed)
+        latency_ms = round(elapsed * 1000)
         logger.info(
             "flg call create_session status=%s outcome=%s latency_ms=%s appointment_type=%s "
             "customer_id=%s",

@@ -201,6 +201,25 @@ def test_the_writable_paths_are_empty_dirs():
     assert mounted[env["PROMETHEUS_MULTIPROC_DIR"]] in empty_dirs
 
 
+@pytest.mark.parametrize("name", WORKLOADS)
+def test_the_metrics_directory_the_image_names_is_writable_in_every_pod(name):
+    # The settings refuse to start when PROMETHEUS_MULTIPROC_DIR cannot be written, and the
+    # image sets it for every command, the migrate Job's too.
+    image_dir = re.search(r"PROMETHEUS_MULTIPROC_DIR=(\S+)", (ROOT / "Dockerfile").read_text())
+    assert image_dir, "the Dockerfile sets no PROMETHEUS_MULTIPROC_DIR"
+    workload = manifest(name)
+    portal = container(workload)
+    env = {var["name"]: var["value"] for var in portal.get("env", [])}
+    directory = env.get("PROMETHEUS_MULTIPROC_DIR", image_dir.group(1))
+    empty_dirs = {
+        volume["name"]
+        for volume in workload["spec"]["template"]["spec"]["volumes"]
+        if "emptyDir" in volume
+    }
+    mounted = {mount["mountPath"]: mount["name"] for mount in portal["volumeMounts"]}
+    assert mounted.get(directory) in empty_dirs
+
+
 def test_the_container_port_is_the_one_gunicorn_binds(monkeypatch):
     bind = gunicorn_defaults(monkeypatch)["bind"]
     ports = container(manifest("deployment.yaml"))["ports"]

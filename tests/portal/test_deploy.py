@@ -77,7 +77,7 @@ def test_the_deploy_check_fails_when_cookies_may_travel_over_plain_http():
 def test_production_is_https_only_by_default():
     s = settings_with(**PRODUCTION_ENV)
     assert s["redirect"] is True
-    assert s["redirect_exempt"] == ["^healthz$", "^readyz$"]
+    assert s["redirect_exempt"] == ["^healthz$", "^readyz$", "^metrics$"]
     assert s["hsts"] == 31536000
     assert s["hsts_subdomains"] is True
     assert s["hsts_preload"] is False

@@ -1,0 +1,26 @@
+"""Getting in, for Prometheus: sign-in link emails and lockouts.
+
+Counted where they happen; bookingportal/metrics.py serves them. No label carries an email.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+# Sign-in link emails (issue 12), counted where a link is asked for: `result="sent"` when an
+# email went out, `result="refused"` when nothing was sent because a limit was reached (per
+# address or per client address). `metrics.sign_in_link_emails.labels("sent").inc()`.
+# Defined now so the series are exposed, at zero, before that lands.
+SIGN_IN_LINK_RESULTS = ("sent", "refused")
+sign_in_link_emails = Counter(
+    "portal_sign_in_link_emails",
+    "Sign-in link emails asked for: sent, or refused by a limit.",
+    ["result"],
+)
+lockouts = Counter(
+    "portal_sign_in_lockouts",
+    "Sign-in attempts answered with the lockout page (the one that locks and those during it).",
+)
+
+for _result in SIGN_IN_LINK_RESULTS:
+    sign_in_link_emails.labels(_result)

@@ -1,0 +1,46 @@
+"""The booking product's figures, for Prometheus: sessions, bookings, lead deliveries.
+
+Counted where they happen; bookingportal/metrics.py serves them. No label carries a lead id, an
+email or anything else about one customer.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+SESSION_RESULTS = ("created", "reused")
+
+sessions_started = Counter(
+    "portal_sessions_started",
+    "Booking starts (Book, start over): a session created with FLG, or a just-created one reused.",
+    ["result"],
+)
+sessions_refreshed = Counter(
+    "portal_sessions_refreshed",
+    "Sessions replaced before FLG closed them (by the page's script or on reload): a new one "
+    "created with FLG, or one another tab had just made reused.",
+    ["result"],
+)
+# Incremented where the booking page reports that the customer booked (the "booked" report of
+# the booking journey, issue 13): `metrics.bookings_reported.inc()` once per session recorded as
+# booked. Defined now so the series is exposed, at zero, before that lands.
+bookings_reported = Counter(
+    "portal_bookings_reported",
+    "Sessions the booking page reported as booked (the customer's own claim).",
+)
+
+# The lead webhook's answers (issue 11): each delivery counted once with the outcome it was
+# given, `metrics.webhook_deliveries.labels(outcome).inc()`, where the delivery is recorded;
+# "refused" for a malformed one answered with a 4xx. Never the lead id.
+WEBHOOK_OUTCOMES = ("created", "updated", "unchanged", "skipped", "conflict", "refused")
+webhook_deliveries = Counter(
+    "portal_webhook_deliveries",
+    "Lead deliveries from FLG's webhook, by outcome.",
+    ["outcome"],
+)
+
+for _result in SESSION_RESULTS:
+    sessions_started.labels(_result)
+    sessions_refreshed.labels(_result)
+for _outcome in WEBHOOK_OUTCOMES:
+    webhook_deliveries.labels(_outcome)
