@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import logging.config
 from contextvars import ContextVar
+from typing import Any
 
 # Set by bookingportal.middleware.RequestIdMiddleware for the request being served.
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -56,3 +58,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def configure(config: dict[str, Any]) -> None:
+    """Django's LOGGING_CONFIG: dictConfig, and Python's warnings as log lines too.
+
+    Django no longer routes warnings into logging, so a library's warning (whitenoise's "No
+    directory at", a deprecation) would be the one plain line among the JSON ones.
+    """
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)

@@ -81,8 +81,10 @@ class Gunicorn:
         self._out = log.open("w")
         self.process = subprocess.Popen(
             # No control socket: several servers (and the bench's) would share one path.
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
-            + ["bookingportal.wsgi"],
+            [
+                str(BIN / "gunicorn"),
+                *("-c", "gunicorn.conf.py", "--no-control-socket", "bookingportal.wsgi"),
+            ],
             cwd=ROOT,
             env=clean_env(GUNICORN_BIND=f"127.0.0.1:{self.port}", **env),
             stdout=self._out,
@@ -96,9 +98,9 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    if len(self.workers()) >= workers:
-                        return self
+                answered = requests.get(self.url + "/healthz", timeout=1).status_code == 200
+                if answered and len(self.workers()) >= workers:
+                    return self
             except requests.RequestException:
                 pass
             time.sleep(0.1)

@@ -159,9 +159,7 @@ def test_the_deploy_check_warns_when_mail_would_never_leave_the_machine(backend)
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
     assert "accounts.W001" in result.stderr
-    assert "sign-in links, password resets and invitations never reach customers" in (
-        result.stderr
-    )
+    assert "sign-in links, password resets and invitations never reach customers" in (result.stderr)
 
 
 def test_the_deploy_check_warns_when_mail_is_left_at_its_default():

@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import time
 
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
@@ -15,6 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from bookingportal.logging import JsonFormatter, RequestIdFilter
 from tests.conftest import PASSWORD
+from tests.processes import Gunicorn
 
 
 class Lines:
@@ -190,3 +195,81 @@ def test_the_format_follows_log_format(settings):
     # (tests/test_deploy.py). The handler writes whichever was chosen.
     assert django_settings.LOGGING["handlers"]["console"]["formatter"] == settings.LOG_FORMAT
     assert django_settings.LOGGING["handlers"]["console"]["filters"] == ["request_id"]
+
+
+# --- gunicorn's own lines ----------------------------------------------------------------------
+
+
+def gunicorn_env(tmp_path, **overrides: str) -> dict[str, str]:
+    return {
+        "SECRET_KEY": "json-logs-test-" + "s" * 50,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FLG_DOMAIN": "demo.flg360.co.uk",
+        "FLG_API_KEY": "production-key",
+        "SECURE_SSL_REDIRECT": "0",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+        "LOG_FORMAT": "json",
+        **overrides,
+    }
+
+
+def json_lines(text: str) -> list[dict]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON line: {line!r}")
+    return parsed
+
+
+def test_every_line_gunicorn_and_the_portal_write_is_json(tmp_path):
+    server = Gunicorn(tmp_path / "gunicorn.log", **gunicorn_env(tmp_path))
+    try:
+        server.wait_ready(workers=2)
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+        assert requests.post(server.url + "/healthz", timeout=5).status_code == 405
+        # A worker killed from outside: gunicorn's error line, and a new worker's boot.
+        killed = server.workers()[0]
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while (killed in server.workers() or len(server.workers()) < 2) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    lines = json_lines(server.log.read_text())
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("Starting gunicorn") for m in messages)
+    assert sum(m.startswith("Booting worker") for m in messages) >= 3
+    assert any(f"Worker (pid:{killed}) was sent SIGKILL" in m for m in messages)
+    assert any(m.startswith("Shutting down: Master") for m in messages)
+    assert any(line.get("event") == "request" and line["path"] == "/healthz" for line in lines)
+    assert any(line.get("status") == 405 for line in lines)
+    # No collectstatic here, so whitenoise warns: a Python warning is a JSON line too.
+    assert any(
+        line["logger"] == "py.warnings" and "No directory at" in m
+        for line, m in zip(lines, messages, strict=True)
+    )
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+
+
+def test_a_configuration_error_under_gunicorn_is_one_json_line_and_gunicorn_stops(tmp_path):
+    server = Gunicorn(tmp_path / "gunicorn.log", **gunicorn_env(tmp_path, DATABASE_URL="nonsense"))
+    try:
+        status = server.process.wait(timeout=30)
+    finally:
+        server.stop()
+    assert status != 0
+    lines = json_lines(server.log.read_text())
+    errors = [line for line in lines if line["message"].startswith("Configuration error:")]
+    assert errors
+    assert all("DATABASE_URL must be postgres://" in line["message"] for line in errors)
+    assert all(line["level"] == "CRITICAL" for line in errors)
+    assert "Traceback" not in server.log.read_text()
+    assert any("Worker failed to boot" in line["message"] for line in lines)

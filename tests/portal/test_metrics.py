@@ -1,4 +1,4 @@
-"""/metrics: Prometheus' page, only for a scraper with the token, and true for the whole instance."""
+"""/metrics: Prometheus' page, only for a scraper with the token, true for the whole instance."""
 
 from __future__ import annotations
 
@@ -142,10 +142,7 @@ def test_the_page_names_no_customer(token, sandbox, customer, type_for_all, clie
     assert customer.lead_id not in page
     # Labels only of kinds with a short, fixed list of values: none can name a person.
     names = {
-        name
-        for series, labels in parse(page)
-        if series.startswith("portal_")
-        for name, _ in labels
+        name for series, labels in parse(page) if series.startswith("portal_") for name, _ in labels
     }
     assert names <= {"method", "status", "outcome", "result", "le"}
 
@@ -162,15 +159,21 @@ def test_the_breaker_opening_shows_on_the_page(token, sandbox, customer, type_fo
     assert sandbox.calls() == calls  # failed fast, without calling FLG
     after = scrape()
     assert value(after, "portal_flg_breaker_open") == 1
-    assert value(after, "portal_flg_breaker_openings_total") - value(
-        before, "portal_flg_breaker_openings_total"
-    ) == 1
-    assert value(after, "portal_flg_breaker_fast_failures_total") - value(
-        before, "portal_flg_breaker_fast_failures_total"
-    ) == 1
-    assert value(after, "portal_flg_calls_total", outcome="unavailable") - value(
-        before, "portal_flg_calls_total", outcome="unavailable"
-    ) == breaker.THRESHOLD
+    assert (
+        value(after, "portal_flg_breaker_openings_total")
+        - value(before, "portal_flg_breaker_openings_total")
+        == 1
+    )
+    assert (
+        value(after, "portal_flg_breaker_fast_failures_total")
+        - value(before, "portal_flg_breaker_fast_failures_total")
+        == 1
+    )
+    assert (
+        value(after, "portal_flg_calls_total", outcome="unavailable")
+        - value(before, "portal_flg_calls_total", outcome="unavailable")
+        == breaker.THRESHOLD
+    )
 
 
 def test_a_lockout_shows_on_the_page(token, customer, settings):
