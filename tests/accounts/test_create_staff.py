@@ -1,0 +1,98 @@
+"""`manage.py create_staff`: the first admin in a container, with no prompt, safe to repeat."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+GOOD = "a-long-staff-passphrase-42"
+
+
+def create_staff(*args: str) -> str:
+    out = io.StringIO()
+    call_command("create_staff", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def password_file(tmp_path):
+    path = tmp_path / "staff-password"
+    path.write_text(GOOD + "\n")
+    return path
+
+
+def test_it_creates_a_staff_account_that_signs_in_to_the_admin(password_file):
+    out = create_staff("--email", "Ops@Example.com", "--password-file", str(password_file))
+    assert "Created staff account Ops@Example.com" in out
+    user = get_user_model().objects.get()
+    assert (user.username, user.is_staff, user.is_superuser) == ("ops@example.com", True, True)
+    client = Client()
+    signed_in = client.post(
+        "/admin/login/?next=/admin/", {"username": "Ops@Example.com", "password": GOOD}
+    )
+    assert signed_in.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_it_reads_the_password_from_staff_password(monkeypatch):
+    monkeypatch.setenv("STAFF_PASSWORD", GOOD)
+    create_staff("--email", "ops@example.com")
+    assert get_user_model().objects.get().check_password(GOOD)
+
+
+def test_running_it_again_changes_nothing(password_file, tmp_path):
+    create_staff("--email", "ops@example.com", "--password-file", str(password_file))
+    other = tmp_path / "other"
+    other.write_text("another-long-passphrase-7")
+    out = create_staff("--email", "OPS@example.com", "--password-file", str(other))
+    assert "already exists; nothing changed" in out
+    user = get_user_model().objects.get()
+    assert user.check_password(GOOD)
+
+
+def test_reset_password_sets_an_existing_staff_accounts_password(password_file, tmp_path):
+    create_staff("--email", "ops@example.com", "--password-file", str(password_file))
+    other = tmp_path / "other"
+    other.write_text("another-long-passphrase-7")
+    out = create_staff(
+        "--email", "ops@example.com", "--password-file", str(other), "--reset-password"
+    )
+    assert "Password of staff account ops@example.com set." in out
+    assert get_user_model().objects.get().check_password("another-long-passphrase-7")
+
+
+def test_it_refuses_to_turn_a_customer_into_staff(customer, password_file):
+    with pytest.raises(CommandError, match="not staff"):
+        create_staff("--email", "CASEY@example.com", "--password-file", str(password_file))
+    customer.user.refresh_from_db()
+    assert not customer.user.is_staff
+
+
+def test_it_refuses_a_weak_password(tmp_path):
+    weak = tmp_path / "weak"
+    weak.write_text("password\n")
+    with pytest.raises(CommandError, match="too weak"):
+        create_staff("--email", "ops@example.com", "--password-file", str(weak))
+    assert not get_user_model().objects.exists()
+
+
+def test_it_says_where_the_password_comes_from_when_there_is_none(monkeypatch):
+    monkeypatch.delenv("STAFF_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="--password-file PATH or set STAFF_PASSWORD"):
+        create_staff("--email", "ops@example.com")
+
+
+def test_it_says_when_the_password_file_cannot_be_read():
+    with pytest.raises(CommandError, match="cannot be read"):
+        create_staff("--email", "ops@example.com", "--password-file", "/nonexistent/pw")
+
+
+def test_it_refuses_what_is_not_an_email(password_file):
+    with pytest.raises(CommandError, match="not an email address"):
+        create_staff("--email", "ops", "--password-file", str(password_file))
