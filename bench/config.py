@@ -1,5 +1,6 @@
 """The bench's figures: where it writes, what the sandbox injects, how hard and how long it
-loads the portal (BENCH_USERS, BENCH_DURATION, BENCH_SHORT_DURATION), and the servers' sizes."""
+loads the portal (BENCH_USERS, BENCH_DURATION, BENCH_SHORT_DURATION), the servers' sizes, the
+campaign burst and the capacity runs, and which stages run (BENCH_STAGES)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ RESERVED = 20
 SCALE_CUSTOMERS, SCALE_SESSIONS = 10_000, 100_000
 PORTAL_WORKERS, PORTAL_THREADS = 2, 8
 SANDBOX_WORKERS, SANDBOX_THREADS = 2, 16
+
+# A campaign email goes out and customers press Book at once: this many within this window,
+# FLG answering in BURST_LATENCY_MS.
+BURST_CUSTOMERS = 200
+BURST_WINDOW_S = 5.0
+BURST_LATENCY_MS = 300
+# Starts per second one instance serves when FLG is the wait: CAPACITY_CLIENTS customers
+# pressing "start over" back to back for CAPACITY_SECONDS, at each FLG latency.
+CAPACITY_LATENCIES_MS = (200, 1000)
+CAPACITY_CLIENTS = 48
+CAPACITY_SECONDS = 15.0
+# Every stage (the default), or only the burst and capacity runs: BENCH_STAGES=burst, which
+# updates the "burst" part of bench/results.json and leaves the rest as the last full run wrote.
+STAGES = os.environ.get("BENCH_STAGES", "all").strip().lower() or "all"

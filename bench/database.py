@@ -10,8 +10,12 @@ from pathlib import Path
 from bench.report import say
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/test")
-PG_NAME = "bench_portal"
-REDIS_DB = 13  # the test suite uses 15; the bench empties 13 before and after
+# Another name and Redis database let two runs share a machine (BENCH_PG_NAME,
+# BENCH_REDIS_DB): each drops, creates and empties its own before and after.
+PG_NAME = os.environ.get("BENCH_PG_NAME", "bench_portal")
+if not PG_NAME.isidentifier():
+    raise SystemExit(f"BENCH_PG_NAME must be a plain database name, not {PG_NAME!r}.")
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))  # the test suite uses 15
 
 
 def reachable(host: str, port: int) -> bool:

@@ -25,6 +25,7 @@ from bench.config import (
 from bench.stats import percentile, with_status
 
 if TYPE_CHECKING:
+    from bench.stages.burst import Burst
     from bench.stages.calls import Calls
     from bench.stages.cpu import Costs
     from bench.stages.degraded import Degraded
@@ -48,6 +49,7 @@ def results(
     healthy: Healthy,
     degraded: Degraded,
     scale: Scale,
+    burst: Burst,
     rss_all: float,
 ) -> dict[str, Any]:
     """Everything measured, in results.json's shape; `started` is the run's time.monotonic()."""
@@ -142,6 +144,7 @@ def results(
             "server_errors": with_status(scale.load.statuses, " 500"),
             "endpoints": scale.load.endpoints,
         },
+        "burst": burst.figures,
         "seconds": round(time.monotonic() - started),
     }
 
@@ -234,9 +237,32 @@ def print_table(r: dict[str, Any]) -> None:
     say("")
     for label, value, goal in rows:
         say(f"{label:<48}{value:<42}{goal}")
+    print_burst(r["burst"])
     m = r["machine"]
     say(
         f"\n{r['database']}, {r['cache']}; portal: {r['portal']}; {r['users']} simulated "
         f"customers; {m['cores']} cores, load average {m['load_average_before']} before; "
         f"{r['seconds']} s in all. Written to bench/results.json."
     )
+
+
+def print_burst(b: dict[str, Any]) -> None:
+    say("")
+    say(
+        f"Campaign burst ({b['portal']}): {b['customers']} customers pressed Book within "
+        f"{b['window_s']:g} s, FLG answering in {b['flg_latency_ms']} ms"
+    )
+    say(
+        f"  started {b['started']}, errors {b['errors']} {b['statuses']}, FLG calls "
+        f"{b['flg_calls']}; start p50 {b['start_p50_ms']} ms, p95 {b['start_p95_ms']} ms, "
+        f"max {b['start_max_ms']} ms; last answer {b['last_answer_after_s']} s after the first"
+    )
+    say(
+        f"{'FLG latency':<14}{'starts/s':>10}{'formula':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
+    )
+    for c in b["capacity"]:
+        say(
+            f"{c['flg_latency_ms']:>8} ms    {c['starts_per_second']:>10}"
+            f"{c['formula_starts_per_second']:>10}{c['start_p50_ms']:>9}{c['start_p95_ms']:>9}"
+            f"{c['errors']:>8}"
+        )

@@ -11,12 +11,17 @@ import time
 from pathlib import Path
 
 from bench import database, processes, procfs, report, servers, workspace
-from bench.config import CUSTOMERS, OUT, RESULTS
+from bench.config import CUSTOMERS, OUT, RESULTS, STAGES
 from bench.report import say
-from bench.stages import calls, cpu, degraded, load, scale
+from bench.stages import burst, calls, cpu, degraded, load, scale
+
+CHOICES = ("all", "burst")
 
 
 def main() -> int:
+    if STAGES not in CHOICES:
+        say(f"BENCH_STAGES must be one of {', '.join(CHOICES)}, not {STAGES!r}.")
+        return 2
     signal.signal(signal.SIGTERM, processes.exit_on_signal)
     signal.signal(signal.SIGHUP, processes.exit_on_signal)
     started = time.monotonic()
@@ -42,6 +47,9 @@ def main() -> int:
         workspace.manage(work, "collectstatic", "--noinput")
         workspace.seed(work, "base", str(CUSTOMERS))
         portal = servers.start(work)
+        if STAGES == "burst":
+            only_burst(burst.run(portal))
+            return 0
         boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
 
         counted = calls.run(portal)
@@ -53,6 +61,7 @@ def main() -> int:
         scaled = scale.run(portal)
         rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
         sampler.stopping.set()
+        bursted = burst.run(portal)
 
         results = report.results(
             started=started,
@@ -65,6 +74,7 @@ def main() -> int:
             healthy=healthy,
             degraded=hanging,
             scale=scaled,
+            burst=bursted,
             rss_all=rss_all,
         )
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -81,3 +91,11 @@ def main() -> int:
         database.drop_database(database_name)
         database.flush_cache(cache)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def only_burst(bursted: burst.Burst) -> None:
+    """The burst alone: its part of results.json replaced, the rest kept from the last run."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["burst"] = bursted.figures
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    report.print_burst(bursted.figures)

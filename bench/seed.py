@@ -1,4 +1,5 @@
-"""Seed the benchmark's database: `python bench/seed.py base N` or `... scale CUSTOMERS SESSIONS`.
+"""Seed the benchmark's database: `python bench/seed.py base N`, `... scale CUSTOMERS SESSIONS`,
+or `... burst N` (N more customers, already signed in: prints their session keys as JSON).
 
 Runs with the same environment as the servers (bench/workspace.py sets DATABASE_URL and the rest).
 Customers are bench-<n>@example.com with one known password, hashed once and shared, since
@@ -9,6 +10,7 @@ same leads, the "consultation" type and the access key, so every start is one FL
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import uuid
@@ -96,8 +98,33 @@ def seed_scale(customers: int, sessions: int) -> None:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
+def seed_burst(customers: int) -> list[str]:
+    """N new customers, each with a signed-in session made here, so that a burst of them
+    costs no password hashing at the portal (sign-in is not what the burst measures)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    group = LeadGroup.objects.get(flg_id=GROUP)
+    existing = Customer.objects.count()
+    add_customers(range(existing, existing + customers), group)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = []
+    for customer in Customer.objects.select_related("user").order_by("-pk")[:customers]:
+        session = store()
+        session[SESSION_KEY] = str(customer.user.pk)
+        session[BACKEND_SESSION_KEY] = "accounts.backends.EmailBackend"
+        session[HASH_SESSION_KEY] = customer.user.get_session_auth_hash()
+        session.create()
+        keys.append(session.session_key)
+    return keys
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "base":
         seed_base(int(sys.argv[2]))
+    elif sys.argv[1] == "burst":
+        print(json.dumps(seed_burst(int(sys.argv[2]))))
     else:
         seed_scale(int(sys.argv[2]), int(sys.argv[3]))

@@ -62,11 +62,11 @@ def sandbox_calls(workspace: Workspace) -> int:
     return int(manage(workspace, "shell", "-c", code).strip().splitlines()[-1])
 
 
-def set_fault(workspace: Workspace, mode: str) -> None:
+def set_fault(workspace: Workspace, mode: str, latency_ms: int = INJECTED_MS) -> None:
     code = (
         "from flg_sandbox.models import Fault; "
         f"Fault.objects.update_or_create(pk=1, defaults={{'mode': {mode!r}, "
-        f"'latency_ms': {INJECTED_MS}, 'hang_seconds': {HANG_SECONDS}, 'times': None}})"
+        f"'latency_ms': {latency_ms}, 'hang_seconds': {HANG_SECONDS}, 'times': None}})"
     )
     manage(workspace, "shell", "-c", code)
 

@@ -106,3 +106,17 @@ def seed(workspace: Workspace, *args: str) -> None:
         env=workspace.env,
         check=True,
     )
+
+
+def seed_output(workspace: Workspace, *args: str) -> str:
+    """bench/seed.py, for what it prints."""
+    done = subprocess.run(
+        [sys.executable, "bench/seed.py", *args],
+        cwd=workspace.src,
+        env=workspace.env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/seed.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
