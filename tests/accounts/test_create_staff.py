@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
+
+from tests.processes import ROOT, clean_env, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +100,27 @@ def test_it_says_when_the_password_file_cannot_be_read():
 def test_it_refuses_what_is_not_an_email(password_file):
     with pytest.raises(CommandError, match="not an email address"):
         create_staff("--email", "ops", "--password-file", str(password_file))
+
+
+def test_in_a_container_it_takes_the_password_on_standard_input(tmp_path):
+    # As the README runs it: `... exec -i ... create_staff --password-file /dev/stdin`.
+    env = {
+        "SECRET_KEY": "create-staff-test-" + "s" * 40,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FLG_DOMAIN": "demo.flg360.co.uk",
+    }
+    assert manage("migrate", "--noinput", timeout=120, **env).returncode == 0
+    done = subprocess.run(
+        [
+            *(sys.executable, "manage.py", "create_staff", "--email", "ops@example.com"),
+            *("--password-file", "/dev/stdin"),
+        ],
+        cwd=ROOT,
+        env=clean_env(**env),
+        input=GOOD,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Created staff account ops@example.com" in done.stdout
