@@ -258,11 +258,13 @@ def print_burst(b: dict[str, Any]) -> None:
         f"max {b['start_max_ms']} ms; last answer {b['last_answer_after_s']} s after the first"
     )
     say(
-        f"{'FLG latency':<14}{'starts/s':>10}{'formula':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
+        f"{'FLG latency':<14}{'starts/s':>10}{'formula':>10}{'CPU ms':>8}{'p50 ms':>9}"
+        f"{'p95 ms':>9}{'errors':>8}"
     )
     for c in b["capacity"]:
         say(
             f"{c['flg_latency_ms']:>8} ms    {c['starts_per_second']:>10}"
-            f"{c['formula_starts_per_second']:>10}{c['start_p50_ms']:>9}{c['start_p95_ms']:>9}"
-            f"{c['errors']:>8}"
+            f"{c['formula_starts_per_second']:>10}{c.get('portal_cpu_ms_per_start')!s:>8}"
+            f"{c['start_p50_ms']:>9}{c['start_p95_ms']:>9}{c['errors']:>8}"
         )
+    say(f"  (load average {b.get('load_average_before')} on this machine before the burst)")

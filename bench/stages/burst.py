@@ -13,6 +13,7 @@ latency starts a second, less when the CPU runs out first; the figures measure w
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 import time
@@ -33,6 +34,7 @@ from bench.config import (
     PORTAL_THREADS,
     PORTAL_WORKERS,
 )
+from bench.procfs import tree_cpu_seconds
 from bench.report import say
 from bench.servers import Portal, sandbox_calls, set_fault
 from bench.stats import percentile
@@ -59,6 +61,7 @@ def run(portal: Portal) -> Burst:
         f"answering in {BURST_LATENCY_MS} ms…"
     )
     keys: list[str] = json.loads(seed_output(portal.workspace, "burst", str(BURST_CUSTOMERS)))
+    load_before = os.getloadavg()[0]
     set_fault(portal.workspace, "none", BURST_LATENCY_MS)
     try:
         burst = burst_run(portal, keys)
@@ -75,6 +78,7 @@ def run(portal: Portal) -> Burst:
     return Burst(
         figures={
             "date": time.strftime("%Y-%m-%d"),
+            "load_average_before": round(load_before, 2),
             "portal": f"{PORTAL_WORKERS} workers x {PORTAL_THREADS} threads",
             **burst,
             "capacity": capacity,
@@ -151,6 +155,7 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
     browsers = [customer(portal, key) for key in keys]
     presses: list[Press] = []
     calls_before = sandbox_calls(portal.workspace)
+    cpu_before = tree_cpu_seconds(portal.master)
     origin = time.perf_counter()
     until = origin + CAPACITY_SECONDS
 
@@ -165,6 +170,7 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - origin
+    cpu_seconds = tree_cpu_seconds(portal.master) - cpu_before
     ok = [p.ms for p in presses if p.status == 303]
     slots = PORTAL_WORKERS * PORTAL_THREADS
     return {
@@ -177,6 +183,9 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
         "starts_per_second": round(len(ok) / elapsed, 1),
         # The ceiling a thread per waiting start sets: workers x threads / FLG's latency.
         "formula_starts_per_second": round(slots / (latency_ms / 1000), 1),
+        # The other ceiling: the portal's own CPU per start (its processes only, counted at the
+        # server), so one core serves at most 1000 / this many starts a second.
+        "portal_cpu_ms_per_start": round(cpu_seconds / len(ok) * 1000, 1) if ok else None,
         "start_p50_ms": percentile(ok, 50),
         "start_p95_ms": percentile(ok, 95),
     }
