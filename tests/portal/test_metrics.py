@@ -58,7 +58,7 @@ def token(settings):
 
 
 def scrape(client: Client | None = None) -> Samples:
-    response = (client or Client()).get("/metrics", **BEARER)
+    response = (client or Client()).get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
     return parse(response.content.decode())

@@ -33,6 +33,13 @@ CUSTOMERS = 12
 SESSIONS_PER_MINUTE = 4
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
+
+def token_in(page: str) -> str:
+    found = TOKEN.search(page)
+    assert found, "no form with a CSRF token on the page"
+    return found.group(1)
+
+
 SEED = f"""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -200,7 +207,7 @@ def sign_in(url: str, n: int) -> requests.Session:
         {
             "username": f"replica-{n}@example.com",
             "password": PASSWORD,
-            "csrfmiddlewaretoken": TOKEN.search(page.text).group(1),
+            "csrfmiddlewaretoken": token_in(page.text),
         },
         allow_redirects=False,
         timeout=30,
@@ -210,7 +217,7 @@ def sign_in(url: str, n: int) -> requests.Session:
 
 
 def form_token(client: requests.Session, url: str) -> str:
-    return TOKEN.search(client.get(url + "/", timeout=30).text).group(1)
+    return token_in(client.get(url + "/", timeout=30).text)
 
 
 def start(client: requests.Session, url: str, token: str, **data: str) -> requests.Response:
