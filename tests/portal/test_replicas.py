@@ -3,8 +3,9 @@ share one PostgreSQL, one Redis and one FLG (the sandbox, under its own gunicorn
 
 What must hold across them: simultaneous starts make one FLG call, the per-customer session
 limit and the FLG circuit breaker are counted once for both, and a customer signed in on one is
-signed in on the other. Needs PostgreSQL (its own database, made and dropped here) and a
-redis-server binary (a private server on a free port); skips and says why without them.
+signed in on the other. Needs PostgreSQL (the suite's server, a database of its own made and
+dropped here) and a redis-server binary (a private server on a free port); skips and says why
+without them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,19 @@ import requests
 
 from tests.processes import Gunicorn, free_port, manage
 
-ADMIN_URL = os.environ.get("REPLICAS_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
+# Runs in `make test`'s PostgreSQL pass, on that server, in a database of its own.
+pytestmark = pytest.mark.postgres
+
+
+def admin_url() -> str:
+    """The PostgreSQL server the suite runs on, by its maintenance database."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = "postgres://postgres@127.0.0.1:5432/postgres"
+    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/postgres"
+
+
+ADMIN_URL = admin_url()
 PASSWORD = "replica-password-1"
 KEY = "replicas-sandbox-key"
 TYPE_ID = "39594a1c-72db-4990-a63f-8d5139a5e4e1"
