@@ -44,7 +44,10 @@ class RequestIdMiddleware:
 
     @staticmethod
     def log(request: HttpRequest, status: int, started: float) -> None:
-        user = getattr(request, "user", None)
+        # Only a user the request already loaded: reading request.user here would load the
+        # session for every request (the cache, the database) just to write a log line, and
+        # fail with them when they are down.
+        user = getattr(request, "_cached_user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         path = loggable_path(request)

@@ -173,6 +173,16 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 # With a cache every worker shares (Redis), sessions are read from it and written through to
 # the database, saving a query on every page. A per-process cache could serve a signed-out
 # session from another worker, so then sessions stay in the database only.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down or stalled must not take the site with it: short timeouts, and every error
+    # a miss (bookingportal.cache). Limits and the breaker then count per process; sessions
+    # get an alias without that fallback, so they come from the database meanwhile.
+    CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
+    CACHES["sessions"] = {
+        **CACHES["default"],
+        "OPTIONS": {**CACHES["default"].get("OPTIONS", {}), "LOCAL_FALLBACK": False},
+    }
+    SESSION_CACHE_ALIAS = "sessions"
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
