@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 from bookingportal.net import is_loopback
 
@@ -119,3 +120,21 @@ class PortalCSPMiddleware(CSPMiddleware):
         replace.setdefault("frame-src", frame_sources(settings.FLG_BOOKING_HOSTS) or ["'none'"])
         parts.replace = replace
         return parts
+
+
+class PrivatePagesMiddleware:
+    """Mark every page the portal renders `Cache-Control: private, no-store`.
+
+    Customer pages show names, appointments and booking links, and even the sign-in page
+    carries a CSRF token: no page of ours is one a browser's or a proxy's cache may keep.
+    Added to whatever a view chose itself (never_cache's directives stay). Static files never
+    get here: WhiteNoise answers them further out, with their own headers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -140,6 +140,8 @@ MIDDLEWARE = [
     "bookingportal.proxy.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which answers static files with their own caching headers.
+    "bookingportal.middleware.PrivatePagesMiddleware",
     "bookingportal.middleware.PortalCSPMiddleware",
     "bookingportal.middleware.PermissionsPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
