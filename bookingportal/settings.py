@@ -323,6 +323,10 @@ if TRUSTED_PROXIES:
 # production settings over plain http on loopback.
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if FLG_SANDBOX and FLG_BASE_URL.startswith("http://"):
+    # The sandbox at its default plain-http loopback address: the portal calls its API there,
+    # and FLG's client never follows a redirect, so a redirect to https would fail every start.
+    SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
