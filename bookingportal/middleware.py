@@ -15,6 +15,7 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import LazyObject
 
 from bookingportal.net import is_loopback
 
@@ -48,7 +49,9 @@ class RequestIdMiddleware:
         # Only a user the request already loaded: reading request.user here would load the
         # session for every request (the cache, the database) just to write a log line, and
         # fail with them when they are down.
-        user = getattr(request, "_cached_user", None)
+        user = getattr(request, "user", None)
+        if isinstance(user, LazyObject):  # not yet loaded: AuthenticationMiddleware's wrapper
+            user = getattr(request, "_cached_user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         path = loggable_path(request)
