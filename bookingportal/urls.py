@@ -17,3 +17,5 @@ urlpatterns = [
 
 if settings.FLG_SANDBOX:
     urlpatterns.append(path("sandbox/", include("flg_sandbox.urls")))
+
+handler500 = "bookingportal.errors.server_error"

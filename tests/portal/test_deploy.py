@@ -119,7 +119,7 @@ def test_sign_in_is_throttled_by_email_and_address_together():
 
 
 def test_x_forwarded_proto_counts_only_behind_our_proxy():
-    assert settings_with(**PRODUCTION_ENV, TRUST_X_FORWARDED_PROTO="1")["proxy_header"] == [
+    assert settings_with(**PRODUCTION_ENV, TRUSTED_PROXIES="127.0.0.1")["proxy_header"] == [
         "HTTP_X_FORWARDED_PROTO",
         "https",
     ]
@@ -127,7 +127,7 @@ def test_x_forwarded_proto_counts_only_behind_our_proxy():
         "from django.test import RequestFactory; "
         "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
     )
-    trusted = manage("shell", "-c", code, **PRODUCTION_ENV, TRUST_X_FORWARDED_PROTO="1")
+    trusted = manage("shell", "-c", code, **PRODUCTION_ENV, TRUSTED_PROXIES="127.0.0.1")
     untrusted = manage("shell", "-c", code, **PRODUCTION_ENV)
     assert trusted.stdout.splitlines()[-1] == "True", trusted.stderr
     assert untrusted.stdout.splitlines()[-1] == "False", untrusted.stderr
