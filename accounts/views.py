@@ -146,21 +146,13 @@ def sign_in_link_sent(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    # The page's address holds the token: never send it on to another site as a Referer.
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 def link_spent(request: HttpRequest) -> HttpResponse:
     """A sign-in link that is spent, expired or altered: say so, and offer a new one."""
-    return _private(
-        render(
-            request,
-            "registration/sign_in_link_spent.html",
-            {"form": SignInLinkForm(), "next": ""},
-            status=410,
-        )
+    return render(
+        request,
+        "registration/sign_in_link_spent.html",
+        {"form": SignInLinkForm(), "next": ""},
+        status=410,
     )
 
 
@@ -176,7 +168,7 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
         "who": links.masked_email(user.email),
         "next": safe_next(request, request.GET.get("next")),
     }
-    return _private(render(request, "registration/sign_in_link_continue.html", context))
+    return render(request, "registration/sign_in_link_continue.html", context)
 
 
 @never_cache

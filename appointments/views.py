@@ -178,11 +178,7 @@ def _booking_link_spent(
     next_url = (
         reverse("session_start", kwargs={"slug": appointment_type.slug}) if appointment_type else ""
     )
-    response = render(
-        request, "appointments/booking_link_spent.html", {"next": next_url}, status=410
-    )
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render(request, "appointments/booking_link_spent.html", {"next": next_url}, status=410)
 
 
 @never_cache
@@ -195,7 +191,7 @@ def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
-    response = render(
+    return render(
         request,
         "appointments/book.html",
         {
@@ -205,8 +201,6 @@ def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "who": links.masked_email(customer.user.email),
         },
     )
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @never_cache
