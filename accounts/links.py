@@ -28,12 +28,12 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -60,7 +60,7 @@ _TOKEN = re.compile(r"^(?:(?:0|[1-9a-z][0-9a-z]{0,12})\.)+[A-Za-z0-9_-]{4,200}\Z
 
 @dataclass(frozen=True)
 class LinkToken:
-    user: AbstractUser
+    user: User
     numbers: tuple[int, ...]
     expires: dt.datetime
 
@@ -82,7 +82,7 @@ def _scope(purpose: str, numbers: Sequence[int], expires: int) -> str:
     return ":".join([purpose, *map(str, numbers), str(expires)])
 
 
-def _link_user(pk: Any) -> AbstractUser | None:
+def _link_user(pk: Any) -> User | None:
     user = get_user_model()._default_manager.filter(pk=pk).first()
     if user is None or not user.is_active or user.is_staff or user.is_superuser:
         return None
@@ -90,7 +90,7 @@ def _link_user(pk: Any) -> AbstractUser | None:
 
 
 def token_create(
-    *, user: AbstractUser, purpose: str, expires: dt.datetime, numbers: Sequence[int] = ()
+    *, user: User, purpose: str, expires: dt.datetime, numbers: Sequence[int] = ()
 ) -> str:
     """A token for `user` that works for `purpose` until `expires`, carrying `numbers`."""
     if any(n < 0 for n in numbers):
@@ -120,7 +120,7 @@ def token_read(*, token: str, purpose: str) -> LinkToken | None:
 
 
 def sign_in_link_url(
-    *, user: AbstractUser, base_url: str, valid_for: dt.timedelta | None = None, next_url: str = ""
+    *, user: User, base_url: str, valid_for: dt.timedelta | None = None, next_url: str = ""
 ) -> str:
     """A new sign-in link for this account (spending any older one), under `base_url`."""
     if valid_for is None:
@@ -146,13 +146,13 @@ def _sign_in_token(token: str) -> LinkToken | None:
     return found if current == found.numbers[0] else None
 
 
-def sign_in_link_user(*, token: str) -> AbstractUser | None:
+def sign_in_link_user(*, token: str) -> User | None:
     """The account a sign-in link is for, if it still works; it stays unspent."""
     found = _sign_in_token(token)
     return found.user if found is not None else None
 
 
-def sign_in_link_use(*, token: str) -> AbstractUser | None:
+def sign_in_link_use(*, token: str) -> User | None:
     """The account a sign-in link is for, spending it; None if it does not work (any more)."""
     found = _sign_in_token(token)
     if found is None:
@@ -204,13 +204,13 @@ def masked_email(email: str) -> str:
 # --- Sessions --------------------------------------------------------------------------------
 
 
-def sign_in_complete(request: HttpRequest, user: AbstractUser) -> None:
+def sign_in_complete(request: HttpRequest, user: User) -> None:
     """Sign in fully (password, sign-in link, invitation): the account may be changed."""
     login(request, user, backend=BACKEND)
     request.session.pop(BOOKING_ONLY, None)
 
 
-def sign_in_for_booking(request: HttpRequest, user: AbstractUser) -> None:
+def sign_in_for_booking(request: HttpRequest, user: User) -> None:
     """Sign in from a booking link: booking only, unless this person is already signed in."""
     if request.user.is_authenticated and request.user.pk == user.pk:
         return
@@ -222,11 +222,13 @@ def session_is_booking_only(request: HttpRequest) -> bool:
     return bool(request.session.get(BOOKING_ONLY))
 
 
-def full_sign_in_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def full_sign_in_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Refuse a session begun from a booking link: sign in properly first, then come back."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and session_is_booking_only(request):
             messages.info(request, FULL_SIGN_IN_MESSAGE)
             return redirect_to_login(request.get_full_path())

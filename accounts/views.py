@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -60,7 +60,7 @@ class SignInView(auth_views.LoginView):
 
     authentication_form = EmailLoginForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Someone signed in from a booking link is sent here to sign in properly: show the form.
         self.redirect_authenticated_user = not links.session_is_booking_only(request)
         return super().dispatch(request, *args, **kwargs)

@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import Protocol
 
 from django.conf import settings
 from django.db.models import F, QuerySet
@@ -25,6 +25,10 @@ from appointments.models import AppointmentType, Customer
 
 CSV_COLUMNS = ["email", "first_name", "last_name", "lead_id", "type", "link", "expires"]
 MAX_DAYS = 365
+
+
+class Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def booking_links_rows(
         ]
 
 
-def booking_links_csv_write(*, rows: Iterable[list[str]], out: IO[str]) -> int:
+def booking_links_csv_write(*, rows: Iterable[list[str]], out: Writable) -> int:
     """Write the header and rows as CSV; how many rows."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

@@ -33,12 +33,12 @@ def ask_for_link(client, email, **extra):
     return client.post(REQUEST_URL, {"email": email, **extra}, follow=True)
 
 
-def emailed_link(message=None) -> str:
+def emailed_link(message=None):
     message = message or mail.outbox[-1]
     return LINK.search(message.body)[1]
 
 
-def token_of(link: str) -> str:
+def token_of(link):
     return LINK.search("http://testserver" + link)[2]
 
 

@@ -31,14 +31,6 @@ def flg_ready(sandbox, customer, other_customer, type_for_all, type_for_homeowne
     return sandbox
 
 
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def link_for(customer, appointment_type, **kwargs) -> str:
     made = booking_links.booking_link_create(
         customer=customer, appointment_type=appointment_type, base_url=BASE, **kwargs
