@@ -64,7 +64,9 @@ def invite_send(*, user: User, base_url: str) -> None:
     }
     subject = render_to_string("accounts/emails/invite_subject.txt", context).strip()
     body = render_to_string("accounts/emails/invite_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    # The HTML part leads with the sign-in link as a button; the text part says the same.
+    html = render_to_string("accounts/emails/invite_body.html", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
 
 
 def invites_send(*, users: Iterable[User], base_url: str) -> InviteResult:

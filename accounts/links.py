@@ -188,8 +188,9 @@ def sign_in_link_send(*, email: str, base_url: str, next_url: str = "") -> None:
     }
     subject = render_to_string("accounts/emails/sign_in_link_subject.txt", context).strip()
     body = render_to_string("accounts/emails/sign_in_link_body.txt", context)
+    html = render_to_string("accounts/emails/sign_in_link_body.html", context)
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
     except Exception:
         # The page says the same either way; the customer can ask again.
         logger.exception("Could not send a sign-in link to user %s", user.pk)

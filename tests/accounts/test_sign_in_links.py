@@ -82,6 +82,8 @@ def test_a_customer_is_emailed_a_link_naming_the_portal(client, customer):
     assert "to Acme Bookings" in message.body
     assert "within 15 minutes" in message.body
     assert emailed_link(message)
+    [(html, _kind)] = message.alternatives
+    assert f'<a href="http://testserver{emailed_link(message)}"' in html
 
 
 def test_known_and_unknown_addresses_get_the_same_answer(client, customer):
@@ -281,6 +283,15 @@ def test_an_invitation_leads_with_a_sign_in_link_that_lasts_as_long_as_it(custom
     assert sign_in and password
     assert sign_in.start() < password.start()
     assert "choose one here" in body
+    # In the HTML part the sign-in link is the button; choosing a password comes after.
+    [(html, kind)] = message.alternatives
+    assert kind == "text/html"
+    button = re.search(
+        r'<a href="https://book\.example\.com(/accounts/login/link/[^"]+/)"[^>]*>', html
+    )
+    assert button[1] == sign_in[1]
+    assert ">Sign in and book</a>" in html
+    assert html.index(">Sign in and book</a>") < html.index(">choose a password</a>")
     # Days later, well past SIGN_IN_LINK_MINUTES, the invitation's link still signs in once.
     with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
         person = Client()
