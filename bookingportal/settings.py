@@ -241,6 +241,24 @@ EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
 EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, minimum=1)
+# For the file backend (django.core.mail.backends.filebased.EmailBackend): one file per email.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
+
+# --- Links that sign in (django-sesame) -------------------------------------------------------
+
+# How long an emailed sign-in link works; it works once, and a newer one spends it.
+SIGN_IN_LINK_MINUTES = _int("SIGN_IN_LINK_MINUTES", 15, minimum=1)
+# How long a personal booking link works (reusable until then, revocable per customer).
+BOOKING_LINK_DAYS = _int("BOOKING_LINK_DAYS", 14, minimum=1)
+if BOOKING_LINK_DAYS > 365:
+    raise ImproperlyConfigured(f"BOOKING_LINK_DAYS must be at most 365, not {BOOKING_LINK_DAYS}.")
+# Every link carries its own expiry (accounts.links); sesame's age is only the outer bound, and
+# setting one makes sesame put the creation time in the token. Changing the password or the
+# email spends every link of that account.
+SESAME_MAX_AGE = dt.timedelta(days=366)
+SESAME_INVALIDATE_ON_PASSWORD_CHANGE = True
+SESAME_INVALIDATE_ON_EMAIL_CHANGE = True
+SESAME_ONE_TIME = False
 
 # --- Language, time, static files ---------------------------------------------------------
 
@@ -418,5 +436,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Its debug lines name the account a link token belongs to.
+        "sesame": {"level": "WARNING"},
     },
 }
