@@ -274,6 +274,12 @@ FLG_BOOKING_HOSTS = [
     if h.strip()
 ]
 FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
+# Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
+# thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
+# not need it always find a free thread.
+FLG_MAX_CONCURRENT_CALLS = _int(
+    "FLG_MAX_CONCURRENT_CALLS", max(1, _int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
+)
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).
