@@ -34,7 +34,13 @@ class Portal:
 def start(workspace: Workspace) -> Portal:
     """The sandbox under gunicorn, then the portal under gunicorn, calling it as FLG."""
     sandbox_port, portal_port = free_port(), free_port()
-    sandbox_env = {**workspace.env, "FLG_SANDBOX": "1", "FLG_SANDBOX_SESSION_TTL": "1800"}
+    sandbox_env = {
+        **workspace.env,
+        "FLG_SANDBOX": "1",
+        # DEBUG is off, as in production: the bench's host is a demo host on purpose.
+        "FLG_SANDBOX_DEMO_HOST": "1",
+        "FLG_SANDBOX_SESSION_TTL": "1800",
+    }
     gunicorn(
         workspace.src,
         sandbox_env,

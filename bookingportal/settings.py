@@ -247,6 +247,9 @@ if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
+# With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
+# on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.
+FLG_SANDBOX_DEMO_HOST = _bool("FLG_SANDBOX_DEMO_HOST", False)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
 if not _flg_domain and FLG_SANDBOX:
