@@ -37,7 +37,10 @@ MEMORY = 120
 PROBE_MARGIN = 5
 FAILURES_KEY = "flg:breaker:failures"
 OPEN_KEY = "flg:breaker:open-until"
-PROBE_KEY = "flg:breaker:probe"
+# One probe key per cooldown (named by when that cooldown ended): a call that read the state
+# just before a failed probe re-opened the breaker finds that cooldown's probe key still taken,
+# so it cannot become a second probe; the next cooldown's probe has a key of its own.
+PROBE_KEY = "flg:breaker:probe:{until}"
 IN_FLIGHT_KEY = "flg:breaker:in-flight"
 CACHE_WARNING_EVERY = 60
 
@@ -151,29 +154,40 @@ def _delete_many(keys: list[str]) -> None:
 
 @dataclass(frozen=True)
 class Admission:
-    """One call let through to FLG: the half-open breaker's single trial (`probe`), or a call
-    made while FLG had no failures on record (`clean`, whose success has nothing to clear)."""
+    """One call let through to FLG: the half-open breaker's single trial (`probe_key` set), or
+    a call made while FLG had no failures on record (`clean`: its success has nothing to clear).
+    """
 
-    probe: bool
+    probe_key: str = ""
     clean: bool = False
+
+    @property
+    def probe(self) -> bool:
+        return bool(self.probe_key)
+
+
+def _open_ttl() -> float:
+    # Half-open lasts until a probe settles it, or, with no call at all, until the failure
+    # count (which late failures may renew up to FLG_TIMEOUT after opening) has expired too.
+    return COOLDOWN + MEMORY + settings.FLG_TIMEOUT
 
 
 def _open(*, failures: int) -> None:
     # add, not set: failures that arrive after the breaker opened (calls that were already
     # waiting on FLG) neither extend the cooldown nor announce a second opening.
     until = time.time() + COOLDOWN
-    if _add(OPEN_KEY, until, COOLDOWN + MEMORY):
+    if _add(OPEN_KEY, until, _open_ttl()):
         logger.warning("FLG circuit breaker open for %s s after %s failures", COOLDOWN, failures)
 
 
 def _reopen() -> None:
-    _set(OPEN_KEY, time.time() + COOLDOWN, COOLDOWN + MEMORY)
-    _delete_many([PROBE_KEY])
+    # The probe's key stays until it expires (well within the cooldown): see PROBE_KEY.
+    _set(OPEN_KEY, time.time() + COOLDOWN, _open_ttl())
     logger.warning("FLG circuit breaker open again for %s s: the probe call failed", COOLDOWN)
 
 
 def _close(*, announce: bool) -> None:
-    _delete_many([FAILURES_KEY, OPEN_KEY, PROBE_KEY])
+    _delete_many([FAILURES_KEY, OPEN_KEY])
     if announce:
         logger.warning("FLG circuit breaker closed: FLG answered the probe call")
 
@@ -193,12 +207,13 @@ def admit() -> Admission:
             raise FlgUnavailable(
                 "Not calling FLG: the circuit breaker is open after repeated failures."
             )
-        if not _add(PROBE_KEY, time.time(), settings.FLG_TIMEOUT + PROBE_MARGIN):
+        probe_key = PROBE_KEY.format(until=until)
+        if not _add(probe_key, time.time(), settings.FLG_TIMEOUT + PROBE_MARGIN):
             raise FlgUnavailable(
                 "Not calling FLG: the circuit breaker is half-open and another call is "
                 "checking whether FLG is back."
             )
-        return Admission(probe=True)
+        return Admission(probe_key=probe_key)
     in_flight = _incr(IN_FLIGHT_KEY)
     failures = int(state.get(FAILURES_KEY) or 0)
     # Once FLG has failed, the calls still waiting on it are likely failures on their way.
@@ -208,7 +223,7 @@ def admit() -> Admission:
             f"Not calling FLG: the circuit breaker is holding back after {failures} failures "
             f"with {in_flight - 1} calls still waiting on FLG."
         )
-    return Admission(probe=False, clean=not failures)
+    return Admission(clean=not failures)
 
 
 def settle(admission: Admission, *, answered: bool | None) -> None:
@@ -221,7 +236,7 @@ def settle(admission: Admission, *, answered: bool | None) -> None:
             _close(announce=admission.probe)
     elif answered is None:
         if admission.probe:
-            _delete_many([PROBE_KEY])
+            _delete_many([admission.probe_key])
     elif admission.probe:
         _reopen()
     else:
@@ -254,5 +269,6 @@ def guard() -> Iterator[Admission]:
 
 def reset() -> None:
     """Close the breaker and forget failures (for admins, benchmarks and tests)."""
-    _delete_many([FAILURES_KEY, OPEN_KEY, PROBE_KEY, IN_FLIGHT_KEY])
-    _process.delete_many([FAILURES_KEY, OPEN_KEY, PROBE_KEY, IN_FLIGHT_KEY])
+    # Probe keys are left to expire: each cooldown has its own, so none can block a later one.
+    _delete_many([FAILURES_KEY, OPEN_KEY, IN_FLIGHT_KEY])
+    _process.delete_many([FAILURES_KEY, OPEN_KEY, IN_FLIGHT_KEY])

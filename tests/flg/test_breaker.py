@@ -149,6 +149,26 @@ def test_a_probe_that_hangs_opens_it_again_once_it_times_out(opened):
     refused_at_once("circuit breaker is open")
 
 
+def test_a_call_that_saw_it_half_open_as_a_probe_failed_cannot_become_a_second_probe(
+    time_machine, monkeypatch
+):
+    # The bench caught this interleaving: a start read "half-open" just before the probe
+    # failed and re-opened the breaker, then took the probe's place once it was given back.
+    time_machine.move_to(timezone.now(), tick=True)
+    for _ in range(breaker.THRESHOLD):
+        breaker.settle(breaker.admit(), answered=False)
+    time_machine.shift(dt.timedelta(seconds=breaker.COOLDOWN + 1))
+    keys = [breaker.FAILURES_KEY, breaker.OPEN_KEY, breaker.IN_FLIGHT_KEY]
+    seen_before = breaker._get_many(keys)
+    probe = breaker.admit()
+    assert probe.probe
+    breaker.settle(probe, answered=False)
+
+    monkeypatch.setattr(breaker, "_get_many", lambda keys: seen_before)
+    with pytest.raises(errors.FlgUnavailable, match="half-open"):
+        breaker.admit()
+
+
 # --- The first wave: calls still waiting on a failing FLG count -----------------------------
 
 
