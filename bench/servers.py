@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config import (
+    BREAKER_COOLDOWN,
     HANG_SECONDS,
     INJECTED_MS,
     OUT,
@@ -82,4 +83,4 @@ def close_breaker(workspace: Workspace) -> None:
     if workspace.cache.startswith("redis"):
         manage(workspace, "shell", "-c", "from flg import breaker; breaker.reset()")
     else:
-        time.sleep(31)  # per-process breakers: wait out the cool-down
+        time.sleep(BREAKER_COOLDOWN + 1)  # per-process breakers: wait out the cool-down
