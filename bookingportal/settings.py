@@ -296,6 +296,9 @@ if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
+# With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
+# on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.
+FLG_SANDBOX_DEMO_HOST = _bool("FLG_SANDBOX_DEMO_HOST", False)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
 if not _flg_domain and FLG_SANDBOX:
@@ -323,6 +326,12 @@ FLG_BOOKING_HOSTS = [
     if h.strip()
 ]
 FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
+# Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
+# thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
+# not need it always find a free thread.
+FLG_MAX_CONCURRENT_CALLS = _int(
+    "FLG_MAX_CONCURRENT_CALLS", max(1, _int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
+)
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).

@@ -123,7 +123,9 @@ def test_the_deploy_check_fails_with_the_sandbox_on():
     env = {**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "flg.W003" in result.stdout + result.stderr
+    # Without FLG_SANDBOX_DEMO_HOST the sandbox refuses to mount: an error, not just a warning
+    # (tests/flg_sandbox/test_sandbox_key.py has the demo host's warning, flg.W003).
+    assert "flg.E002" in result.stdout + result.stderr
 
 
 # --- Health -------------------------------------------------------------------------------
