@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-# Sign-in link emails (issue 12), counted where a link is asked for: `result="sent"` when an
-# email went out, `result="refused"` when nothing was sent because a limit was reached (per
-# address or per client address). `metrics.sign_in_link_emails.labels("sent").inc()`.
-# Defined now so the series are exposed, at zero, before that lands.
+# Sign-in link emails: `result="sent"` when one went out (accounts.links), `result="refused"`
+# when a limit held it back (accounts.views, per address or per client address). An unknown
+# address is neither: nothing was sent, and the page says the same.
 SIGN_IN_LINK_RESULTS = ("sent", "refused")
 sign_in_link_emails = Counter(
     "portal_sign_in_link_emails",

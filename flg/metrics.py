@@ -31,11 +31,13 @@ call_seconds = Histogram(
 )
 breaker_openings = Counter(
     "portal_flg_breaker_openings",
-    "Times the FLG circuit breaker opened after repeated 'unavailable' answers.",
+    "Times the FLG circuit breaker opened: after repeated 'unavailable' answers, or again "
+    "when its probe call failed.",
 )
 breaker_fast_failures = Counter(
     "portal_flg_breaker_fast_failures",
-    "Session creations refused without calling FLG because the circuit breaker was open.",
+    "Session creations refused without calling FLG by the circuit breaker (open, half-open "
+    "with its probe under way, or holding back while calls wait on a failing FLG).",
 )
 
 for _outcome in OUTCOMES:
@@ -65,6 +67,11 @@ class BreakerCollector(Collector):
             "portal_flg_breaker_open",
             "1 while the FLG circuit breaker is open (calls fail fast), else 0.",
             value=1.0 if state.is_open else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "portal_flg_breaker_half_open",
+            "1 after the cooldown, while one probe call decides whether FLG is back, else 0.",
+            value=1.0 if state.half_open else 0.0,
         )
         yield GaugeMetricFamily(
             "portal_flg_breaker_recent_failures",
