@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from appointments import views
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("book/<slug:slug>/", views.session_start, name="session_start"),
     path("book/<slug:slug>/session/<uuid:session_id>/", views.session_page, name="session_page"),
+    # The URL kwarg is named `token`, so the access log masks it. The trailing slash is optional:
+    # a URL pasted into FLG without it must not meet a redirect that drops the body.
+    path("flg/webhooks/leads/<str:token>/", views.lead_webhook, name="lead_webhook"),
+    re_path(r"^flg/webhooks/leads/(?P<token>[^/]+)\Z", views.lead_webhook),
     path(
         "book/<slug:slug>/session/<uuid:session_id>/refresh/",
         views.session_refresh,
