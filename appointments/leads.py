@@ -40,6 +40,10 @@ MASK = "[token]"
 EMAIL_LENGTH = 254
 
 
+class _Raced(IntegrityError):
+    """A simultaneous delivery of the same lead created it after this one looked for it."""
+
+
 @dataclass(frozen=True)
 class _Applied:
     outcome: str
@@ -135,6 +139,8 @@ def _lead_create(delivery: webhooks.LeadDelivery, email: str) -> _Applied:
     owner = accounts.user_for_email(email)
     if owner is not None or accounts.email_taken(email):
         other = Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
+        if other == delivery.lead_id:
+            raise _Raced
         whose = f"the customer of lead {other}" if other else "an account not linked to a lead"
         return _Applied(
             Outcome.CONFLICT,
@@ -237,9 +243,13 @@ def lead_upsert(*, delivery: webhooks.LeadDelivery, source: str | None = None) -
                     source=source,
                 )
             break
-        except IntegrityError:
+        except IntegrityError:  # _Raced too
             if attempt == ATTEMPTS - 1:
                 raise
+            logger.info(
+                "Lead %s was written by a simultaneous delivery; reading it again",
+                delivery.lead_id,
+            )
     _log(record)
     customer = applied.customer
     if old_email and customer is not None:
