@@ -26,3 +26,4 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Customer: {demo.CUSTOMER_EMAIL} / {demo.CUSTOMER_PASSWORD}")
         self.stdout.write(f"  Admin:    {demo.ADMIN_EMAIL} / {demo.ADMIN_PASSWORD}")
+        self.stdout.write(f"  {demo.webhook_wiring()}")
