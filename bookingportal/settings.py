@@ -292,7 +292,8 @@ def _webhook_tokens(name: str) -> list[str]:
     tokens = [t.strip() for t in os.environ.get(name, "").split(",") if t.strip()]
     if len(tokens) > 2:
         raise ImproperlyConfigured(
-            f"{name} holds {len(tokens)} tokens; give one, or two (new,old) during a change-over."
+            f"{name} holds {len(tokens)} tokens; give one, or two (new,old) during a change-over, "
+            f"and {_HOW_TO_MAKE_ONE}"
         )
     for token in tokens:
         if len(token) < MIN_WEBHOOK_TOKEN_LENGTH or len(set(token)) < MIN_WEBHOOK_TOKEN_VARIETY:
