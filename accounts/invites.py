@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -30,7 +30,7 @@ class InviteResult:
     failed: list[str] = field(default_factory=list)
 
 
-def invite_url(*, user: AbstractBaseUser, base_url: str) -> str:
+def invite_url(*, user: User, base_url: str) -> str:
     """The one-time link for this account, under the portal's base URL."""
     path = reverse(
         "invite_accept",
@@ -42,7 +42,7 @@ def invite_url(*, user: AbstractBaseUser, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def invite_send(*, user: AbstractBaseUser, base_url: str) -> None:
+def invite_send(*, user: User, base_url: str) -> None:
     """Email the account's owner their invitation to choose a password."""
     context = {
         "user": user,
@@ -58,7 +58,7 @@ def invite_send(*, user: AbstractBaseUser, base_url: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
-def invites_send(*, users: Iterable[AbstractBaseUser], base_url: str) -> InviteResult:
+def invites_send(*, users: Iterable[User], base_url: str) -> InviteResult:
     """Invite each account; one address the mail server refuses does not stop the others."""
     sent, failed = 0, []
     for user in users:
@@ -78,7 +78,7 @@ def invite_renew(*, email: str, base_url: str) -> None:
 
     Says nothing either way, so the form cannot be used to find out who is a customer.
     """
+    user = services.user_for_email(email, active_only=True)
     # Customers only (the reverse side of Customer.user): staff accounts are not invited.
-    user = services.users_with_email(email).filter(is_active=True, customer__isnull=False).first()
-    if user is not None:
+    if user is not None and hasattr(user, "customer"):
         invites_send(users=[user], base_url=base_url)

@@ -6,19 +6,16 @@ password until they choose one (from an invitation or a reset).
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
-User = get_user_model()
 
-
-def users_with_email(email: str) -> QuerySet[AbstractUser]:
+def users_with_email(email: str) -> QuerySet[User]:
     """Every account using this email address, in any letter case (at most one, by index)."""
     return User._default_manager.filter(email__iexact=email.strip())
 
 
-def user_for_email(email: str, *, active_only: bool = False) -> AbstractUser | None:
+def user_for_email(email: str, *, active_only: bool = False) -> User | None:
     """The account that signs in with this email address, if there is one."""
     users = users_with_email(email)
     if active_only:
@@ -35,7 +32,7 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_set_email(*, user: AbstractUser, email: str) -> None:
+def user_set_email(*, user: User, email: str) -> None:
     """Give the user this address, and the sign-in name that goes with it (not saved)."""
     user.email = email.strip()
     user.username = user.email.lower()
@@ -43,7 +40,7 @@ def user_set_email(*, user: AbstractUser, email: str) -> None:
 
 def user_create(
     *, email: str, first_name: str = "", last_name: str = "", password: str | None = None
-) -> AbstractUser:
+) -> User:
     """A new account signing in with `email`; without a password it has no usable one."""
     user = User(first_name=first_name, last_name=last_name)
     user_set_email(user=user, email=email)

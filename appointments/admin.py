@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -40,9 +41,11 @@ from flg.errors import ErrorCode, FlgError
 RECENT = 10
 
 
-def _count_since(model: type, since: dt.datetime) -> Subquery:
+def _count_since(
+    model: type[AppointmentSession] | type[FlgFailure], since: dt.datetime
+) -> Coalesce:
     rows = (
-        model.objects.filter(appointment_type=OuterRef("pk"), created_at__gte=since)
+        model._default_manager.filter(appointment_type=OuterRef("pk"), created_at__gte=since)
         .order_by()
         .values("appointment_type")
         .annotate(n=Count("pk"))
@@ -224,7 +227,7 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
                 "types": queryset,
                 "form": form,
                 "action": "verify_with_flg",
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "opts": self.model._meta,
             },
         )

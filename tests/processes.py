@@ -44,12 +44,13 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, timeout: int = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def manage(*args: str, timeout: int | str = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    # (`timeout` may arrive as text, since callers pass the environment as **dict[str, str].)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=clean_env(**env),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=float(timeout),
     )

@@ -40,10 +40,12 @@ def import_file(tmp_path, text=GOOD, *args):
     return out.getvalue()
 
 
-def link_in(message) -> str:
-    return re.search(
+def link_in(message):
+    found = re.search(
         r"https://book\.example\.com(/accounts/invite/[^/\s]+/[^/\s]+/)", message.body
-    )[1]
+    )
+    assert found, message.body
+    return found[1]
 
 
 def mail_to(address):

@@ -103,7 +103,9 @@ def newest_session() -> AppointmentSession:
 
 
 def seconds_remaining(page: str) -> int:
-    return int(re.search(r'data-seconds-remaining="(\d+)"', page).group(1))
+    found = re.search(r'data-seconds-remaining="(\d+)"', page)
+    assert found, page
+    return int(found.group(1))
 
 
 def due_moment(settings) -> dt.datetime:

@@ -12,7 +12,7 @@ from django.test import Client
 from tests.conftest import PASSWORD
 from tests.processes import manage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
 PRODUCTION_ENV = {
