@@ -301,8 +301,9 @@ def lead_webhook(request: HttpRequest, token: str) -> HttpResponse:
     body = request.read(webhooks.MAX_BODY_BYTES + 1)
     if len(body) > webhooks.MAX_BODY_BYTES:
         return _too_large()
+    charset = (request.content_params or {}).get("charset")
     try:
-        delivery = webhooks.delivery_parse(body, charset=request.content_params.get("charset"))
+        delivery = webhooks.delivery_parse(body, charset=charset)
     except webhooks.DeliveryInvalid as exc:
         return _json_error(exc.code, exc.message, 400)
     try:

@@ -78,7 +78,7 @@ def test_it_keeps_no_address_phone_or_date_of_birth():
 def test_the_delivery_cannot_be_changed_once_read():
     delivery = parse({"id": "1"})
     with pytest.raises(AttributeError):
-        delivery.email = "someone.else@example.com"  # type: ignore[misc]
+        delivery.email = "someone.else@example.com"
 
 
 def test_only_the_id_is_required_and_empty_fields_count_as_absent():
