@@ -136,9 +136,15 @@ def _lead_group(delivery: webhooks.LeadDelivery) -> tuple[LeadGroup | None, bool
 def _lead_create(delivery: webhooks.LeadDelivery, email: str) -> _Applied:
     if not email:
         return _Applied(Outcome.SKIPPED, "No valid email address, so the lead could not sign in.")
-    owner = accounts.user_for_email(email)
-    if owner is not None or accounts.email_taken(email):
-        other = Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
+    if accounts.email_taken(email):
+        # Looked up after the test above: what a simultaneous delivery committed in between is
+        # then seen by both, not by one only.
+        owner = accounts.user_for_email(email)
+        other = (
+            Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
+            if owner is not None
+            else None
+        )
         if other == delivery.lead_id:
             raise _Raced
         whose = f"the customer of lead {other}" if other else "an account not linked to a lead"
