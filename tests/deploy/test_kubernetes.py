@@ -40,6 +40,8 @@ NOT_FOR_OPERATORS = {
     "FLG_SANDBOX_SESSION_TTL": "the sandbox is never on in production",
     "FLG_API_KEY_FILE": "the key is FLG_API_KEY in the Secret",
     "GUNICORN_BIND": "the container port and the probes depend on it",
+    "EMAIL_FILE_PATH": "the file mail backend is for development; production sends by SMTP",
+    "FLG_SANDBOX_DEMO_HOST": "the sandbox is never on in production",
     "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.
