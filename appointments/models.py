@@ -128,6 +128,8 @@ class Customer(models.Model):
             "FLG_WEBHOOK_NO_BOOKING_STATUSES keeps the account but hides the Book buttons."
         ),
     )
+    # Part of every booking link's token: moving it on revokes all of the customer's links.
+    booking_links_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["user__email"]

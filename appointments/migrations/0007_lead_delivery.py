@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0005_customer_flg_status'),
+        ('appointments', '0006_customer_flg_status'),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='customer',
-            name='flg_status',
-            field=models.CharField(blank=True, default='', help_text="The lead's status in FLG 360, as its webhook last sent it. A status listed in FLG_WEBHOOK_NO_BOOKING_STATUSES keeps the account but hides the Book buttons.", max_length=100, verbose_name='FLG lead status'),
+            name='booking_links_revision',
+            field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]
