@@ -212,6 +212,8 @@ def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     return render(
         request,
         "appointments/book.html",
@@ -232,6 +234,8 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, request.POST.get("token", ""))
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     links.sign_in_for_booking(request, customer.user)
     return _start(request, customer, appointment_type)
 

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from appointments.models import Customer, LeadDelivery, LeadGroup
+from appointments import booking_links
+from appointments.models import AppointmentSession, Customer, LeadDelivery, LeadGroup
 from bookingportal.logging import JsonFormatter
 from flg import webhooks
 from tests.flg.test_webhooks import FLG_LEAD
@@ -265,6 +266,23 @@ def test_a_lead_in_a_no_booking_status_keeps_its_account_but_is_asked_to_contact
 
     webhook.post(id=customer.lead_id, email="casey@example.com", status="Quoted")
     assert "Initial consultation" in client.get("/").content.decode()
+
+
+def test_a_personal_booking_link_does_not_book_for_a_lead_in_a_no_booking_status(
+    webhook, settings, customer, type_for_all
+):
+    settings.FLG_WEBHOOK_NO_BOOKING_STATUSES = ["Dead"]
+    link = booking_links.booking_link_create(
+        customer=customer, appointment_type=type_for_all, base_url="http://testserver"
+    ).url.removeprefix("http://testserver")
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    webhook.post(id=customer.lead_id, email="casey@example.com", status="Dead")
+    person = Client()
+    page = person.get(link)
+    assert page.status_code == 403 and "Please contact us" in page.content.decode()
+    book = person.post("/book/initial-consultation/link/", {"token": token})
+    assert book.status_code == 403
+    assert not AppointmentSession.objects.exists()
 
 
 def test_other_statuses_book_as_before(webhook, settings, customer, type_for_all):
