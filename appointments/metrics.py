@@ -29,10 +29,19 @@ bookings_reported = Counter(
     "Sessions the booking page reported as booked (the customer's own claim).",
 )
 
-# The lead webhook's answers (issue 11): each delivery counted once with the outcome it was
-# given, `metrics.webhook_deliveries.labels(outcome).inc()`, where the delivery is recorded;
-# "refused" for a malformed one answered with a 4xx. Never the lead id.
-WEBHOOK_OUTCOMES = ("created", "updated", "unchanged", "skipped", "conflict", "refused")
+# The lead webhook: a delivery applied is counted with its outcome where it is recorded
+# (appointments.leads); one answered with a 4xx (malformed, too large, not a form) is
+# "refused", and one the portal could not store (503) "unavailable" (appointments.views).
+# Never the lead id.
+WEBHOOK_OUTCOMES = (
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "conflict",
+    "refused",
+    "unavailable",
+)
 webhook_deliveries = Counter(
     "portal_webhook_deliveries",
     "Lead deliveries from FLG's webhook, by outcome.",

@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -18,6 +19,7 @@ from flg import breaker
 from tests.processes import Gunicorn
 
 TOKEN = "tests-only-metrics-token-0123456789"
+FORM = "application/x-www-form-urlencoded"
 BEARER = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
 
 # Every series the page promises, present (at zero) before anything has happened.
@@ -276,3 +278,29 @@ def test_sign_in_link_emails_sent_and_refused_show_on_the_page(token, customer, 
         )
 
     assert (grew("sent"), grew("refused")) == (3, 1)
+
+
+def test_lead_deliveries_show_on_the_page_by_outcome(token, settings, db):
+    from tests.flg.test_webhooks import FLG_LEAD
+
+    hook_token = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-metrics"
+    settings.FLG_WEBHOOK_TOKENS = [hook_token]
+    url = f"/flg/webhooks/leads/{hook_token}/"
+
+    def deliver(fields: dict[str, str]):
+        # Form-encoded, as FLG posts it.
+        return Client().post(url, urlencode(fields), content_type=FORM)
+
+    before = scrape()
+    assert deliver(FLG_LEAD).json()["outcome"] == "created"
+    assert deliver(FLG_LEAD).json()["outcome"] == "unchanged"
+    assert deliver({**FLG_LEAD, "id": "not-digits"}).status_code == 400
+    after = scrape()
+
+    def grew(outcome: str) -> float:
+        return value(after, "portal_webhook_deliveries_total", outcome=outcome) - value(
+            before, "portal_webhook_deliveries_total", outcome=outcome
+        )
+
+    assert [grew(o) for o in ("created", "unchanged", "refused", "conflict")] == [1, 1, 1, 0]
+    assert FLG_LEAD["id"] not in Client().get("/metrics", **BEARER).content.decode()
