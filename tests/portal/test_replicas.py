@@ -44,6 +44,8 @@ TYPE_ID = "39594a1c-72db-4990-a63f-8d5139a5e4e1"
 SLUG = "consultation"
 CUSTOMERS = 12
 SESSIONS_PER_MINUTE = 4
+# The stand-in for FLG, which production settings mount only on a host that says it is a demo.
+SANDBOX = {"FLG_SANDBOX": "1", "FLG_SANDBOX_DEMO_HOST": "1"}
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -176,9 +178,9 @@ def replicas(database, redis_url, tmp_path_factory) -> Iterator[Replicas]:
         "STATIC_ROOT": str(tmp / "static"),
     }
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        done = manage(*command, timeout=180, **shared, FLG_SANDBOX="1")
+        done = manage(*command, timeout=180, **shared, **SANDBOX)
         assert done.returncode == 0, done.stderr
-    seeded = manage("shell", "-c", SEED, **shared, FLG_SANDBOX="1")
+    seeded = manage("shell", "-c", SEED, **shared, **SANDBOX)
     assert seeded.returncode == 0, seeded.stderr
 
     servers: list[Gunicorn] = []
@@ -186,7 +188,7 @@ def replicas(database, redis_url, tmp_path_factory) -> Iterator[Replicas]:
         sandbox = Gunicorn(
             tmp / "sandbox.log",
             **shared,
-            FLG_SANDBOX="1",
+            **SANDBOX,
             WEB_CONCURRENCY="1",
             GUNICORN_THREADS="16",
         )
