@@ -23,14 +23,16 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
-from django.db.models import CharField, Func, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, CharField, F, Func, QuerySet
 from django.db.models.functions import Lower
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, In
 
 User = get_user_model()
 
-# Lookups of many addresses at once go in chunks, well under SQLite's limit on parameters.
-CHUNK = 2000
+# Lookups of many addresses at once go in chunks, well under SQLite's limit on parameters
+# (32,766 since SQLite 3.32).
+CHUNK = 5000
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -42,6 +44,8 @@ def email_normalise(email: str) -> str:
 def email_stored(email: str) -> str:
     """An address as an account keeps it, for display and mail: stripped, NFC, case kept."""
     email = email.strip()
+    if email.isascii():
+        return email  # NFC leaves ASCII as it is
     # NFC itself turns a few single characters into ASCII ones (the Kelvin sign into K):
     # an address holding one is kept exactly as written, so it stays another address.
     if any(not c.isascii() and unicodedata.normalize("NFC", c).isascii() for c in email):
@@ -63,6 +67,28 @@ class _AsciiLower(Func):
         return self.as_sql(
             compiler, connection, template='%(function)s((%(expressions)s) COLLATE "C")', **extra
         )
+
+
+class _EqualsAny(Func):
+    """`lhs = ANY(%s)`: a list as one PostgreSQL array parameter."""
+
+    output_field = BooleanField()
+
+    def __init__(self, lhs: Any, values: list[str]) -> None:
+        super().__init__(lhs)
+        self.values = values
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{sql} = ANY(%s)", (*params, self.values)
+
+
+def _one_of(lhs: Any, values: list[str]) -> Any:
+    """`lhs IN (values)`, as one array parameter on PostgreSQL: the backend quotes each
+    parameter into the statement's text on the client, which for thousands costs seconds."""
+    if connection.vendor == "postgresql":
+        return _EqualsAny(lhs, values)
+    return In(lhs, values)
 
 
 def users_with_email(email: str) -> QuerySet[AbstractUser]:
@@ -92,8 +118,7 @@ def users_by_email(emails: Iterable[str]) -> dict[str, AbstractUser]:
     for chunk in _chunks(keys):
         wanted = set(chunk)
         users = (
-            User._default_manager.alias(key=Lower("email"))
-            .filter(key__in=chunk)
+            User._default_manager.filter(_one_of(Lower("email"), chunk))
             .exclude(email="")
             .order_by("pk")
         )
@@ -110,7 +135,9 @@ def usernames_taken(names: Iterable[str]) -> set[str]:
     taken: set[str] = set()
     for chunk in _chunks(sorted(set(names))):
         taken.update(
-            User._default_manager.filter(username__in=chunk).values_list("username", flat=True)
+            User._default_manager.filter(_one_of(F("username"), chunk)).values_list(
+                "username", flat=True
+            )
         )
     return taken
 
@@ -169,7 +196,38 @@ def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000)
     users = [_new_user(account) for account in accounts]
     for user in users:
         user.password = unusable
-    return User._default_manager.bulk_create(users, batch_size=batch_size)
+    if connection.vendor != "postgresql":
+        return User._default_manager.bulk_create(users, batch_size=batch_size)
+    _copy_users(users)
+    return users
+
+
+def _copy_users(users: list[Any]) -> None:
+    """Insert the users with PostgreSQL's COPY and give each its primary key.
+
+    An INSERT of 35,000 users takes four times as long, nearly all of it spent quoting each of
+    their 385,000 values into the statement's text (the backend binds parameters client-side).
+    """
+    fields = [f for f in User._meta.concrete_fields if not f.primary_key]
+    table, quote = User._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        raw = cursor.cursor
+        with raw.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for user in users:
+                copy.write_row(
+                    [f.get_db_prep_save(f.pre_save(user, True), connection) for f in fields]
+                )
+        # User names are unique, and are what was just written.
+        raw.execute(
+            f"SELECT {quote('username')}, {quote('id')} FROM {quote(table)} "  # noqa: S608
+            f"WHERE {quote('username')} = ANY(%s)",
+            [[user.username for user in users]],
+        )
+        ids = dict(raw.fetchall())
+    for user in users:
+        user.pk = ids[user.username]
+        user._state.adding, user._state.db = False, connection.alias
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

@@ -64,10 +64,10 @@ class PlannedRow:
     action: str = "create"  # create, update or unchanged
     customer: Customer | None = None
     user: Any = None  # the existing account, for an update
+    key: str = ""  # the email as sign-in compares it
 
-    @property
-    def key(self) -> str:
-        return accounts.email_normalise(self.email)
+    def __post_init__(self) -> None:
+        self.key = accounts.email_normalise(self.email)
 
 
 @dataclass
@@ -319,7 +319,8 @@ class _Existing:
     """The accounts, customers and user names the file's rows meet, fetched set-wise."""
 
     users: dict[str, Any]  # by normalised email
-    customers_by_user: dict[int, Customer]
+    customers_by_user: dict[int, Customer]  # with only the fields the import compares
+    group_pks: dict[int, int]  # existing lead groups: FLG id -> primary key
     taken_names: set[str]  # user names of accounts other than those matched by email
     lead_owners: dict[str, str]  # lead id -> its customer's email
 
@@ -331,9 +332,9 @@ class _Existing:
         for start in range(0, len(user_ids), CHUNK):
             customers_by_user.update(
                 (customer.user_id, customer)
-                for customer in Customer.objects.select_related("lead_group").filter(
-                    user__in=user_ids[start : start + CHUNK]
-                )
+                for customer in Customer.objects.filter(user__in=user_ids[start : start + CHUNK])
+                .only("user_id", "lead_id", "lead_group_id")
+                .order_by()
             )
         # New accounts are named by their email; another account may already have that name.
         taken_names = accounts.usernames_taken(row.key for row in rows if row.key not in users)
@@ -341,11 +342,12 @@ class _Existing:
         lead_owners: dict[str, str] = {}
         for start in range(0, len(lead_ids), CHUNK):
             lead_owners.update(
-                Customer.objects.filter(lead_id__in=lead_ids[start : start + CHUNK]).values_list(
-                    "lead_id", "user__email"
-                )
+                Customer.objects.filter(lead_id__in=lead_ids[start : start + CHUNK])
+                .order_by()
+                .values_list("lead_id", "user__email")
             )
-        return cls(users, customers_by_user, taken_names, lead_owners)
+        group_pks = dict(LeadGroup.objects.values_list("flg_id", "pk"))
+        return cls(users, customers_by_user, group_pks, taken_names, lead_owners)
 
 
 def _row_action(row: PlannedRow, existing: _Existing) -> RowError | None:
@@ -369,8 +371,8 @@ def _row_action(row: PlannedRow, existing: _Existing) -> RowError | None:
         user.first_name == row.first_name
         and user.last_name == row.last_name
         and customer.lead_id == row.lead_id
-        and customer.lead_group is not None
-        and customer.lead_group.flg_id == row.lead_group_id
+        and customer.lead_group_id is not None
+        and customer.lead_group_id == existing.group_pks.get(row.lead_group_id)
     )
     row.action = "unchanged" if same else "update"
     return None

@@ -91,25 +91,25 @@ QUERIES = 100
 def test_thousands_of_rows_take_a_few_dozen_queries_whatever_their_number(
     django_assert_max_num_queries, homeowners
 ):
-    # More rows than one chunk of lookups (2,000), so the chunks' seams are crossed. SQLite
+    # More rows than one chunk of lookups (5,000), so the chunks' seams are crossed. SQLite
     # takes fewer rows per INSERT than PostgreSQL (a limit on parameters): 70-odd queries,
     # two dozen on PostgreSQL, where one a row would be thousands.
-    rows = "".join(f"c{n}@example.com,C,{n},{700000 + n},101,\n" for n in range(4500))
+    rows = "".join(f"c{n}@example.com,C,{n},{700000 + n},101,\n" for n in range(5200))
     data = (HEADER + rows).encode()
     with django_assert_max_num_queries(QUERIES):
         result = importing.customers_import_apply(data=data)
-    assert len(result.created) == 4500
-    assert Customer.objects.count() == 4500
-    assert Customer.objects.get(lead_id="704499").user.email == "c4499@example.com"
+    assert len(result.created) == 5200
+    assert Customer.objects.count() == 5200
+    assert Customer.objects.get(lead_id="705199").user.email == "c5199@example.com"
 
-    changed = data.replace(b",C,4499,", b",Changed,4499,")
+    changed = data.replace(b",C,5199,", b",Changed,5199,")
     with django_assert_max_num_queries(QUERIES):
         plan = importing.customers_import_plan(data=changed)
-    assert plan.summary == "0 to create, 1 to update, 4499 unchanged"
+    assert plan.summary == "0 to create, 1 to update, 5199 unchanged"
     with django_assert_max_num_queries(QUERIES):
         result = importing.customers_import_apply(data=changed)
-    assert (len(result.created), result.updated, result.unchanged) == (0, 1, 4499)
-    assert Customer.objects.get(lead_id="704499").user.first_name == "Changed"
+    assert (len(result.created), result.updated, result.unchanged) == (0, 1, 5199)
+    assert Customer.objects.get(lead_id="705199").user.first_name == "Changed"
 
 
 def refuse_inserting_lead(lead_id: str) -> None:
@@ -170,3 +170,12 @@ def test_a_lead_group_name_longer_than_the_model_takes_is_refused(tmp_path):
     limit = LeadGroup._meta.get_field("name").max_length
     errors = refused(write(tmp_path, HEADER + f"a@example.com,A,B,1,5,{'G' * (limit + 1)}\n"))
     assert errors.startswith(f"Line 2: lead_group_name is longer than {limit} characters")
+
+
+def test_a_preview_of_thousands_lists_the_first_rows_and_counts_them_all(staff, homeowners):
+    rows = "".join(f"c{n}@example.com,C,{n},{700000 + n},101,\n" for n in range(1200))
+    page = upload(staff, HEADER + rows).content.decode()
+    assert "Preview: 1200 to create, 0 to update, 0 unchanged" in page
+    assert page.count("<td>Create</td>") == 500
+    assert "The first 500 of 1200 rows are shown" in page
+    assert "Confirm import" in page
