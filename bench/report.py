@@ -167,6 +167,7 @@ def import_figures(imported: CsvImport, database: str) -> dict[str, Any]:
         "repeat_preview_seconds": imported.repeat_preview_s,
         "repeat_preview_summary": imported.repeat_summary,
         "goal_seconds": 20,
+        "load_average_before": imported.load_average,
     }
 
 

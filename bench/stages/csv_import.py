@@ -8,6 +8,7 @@ and writes its figures under "csv_import" in bench/results.json, leaving the res
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -44,6 +45,7 @@ class CsvImport:
     repeat_preview_s: float  # the same file again: 35,000 existing customers, all unchanged
     repeat_summary: str
     preview_page_bytes: int
+    load_average: float  # the machine's, as the stage began: others' work slows it
 
 
 def csv_text() -> tuple[str, int]:
@@ -61,6 +63,7 @@ def csv_text() -> tuple[str, int]:
 
 
 def run(portal: Portal) -> CsvImport:
+    load_average = os.getloadavg()[0]
     text, rows = csv_text()
     say(f"CSV import: {rows:,} new customers in {len(text.encode()) / 1024 / 1024:.2f} MB…")
     staff_create(portal)
@@ -98,6 +101,7 @@ def run(portal: Portal) -> CsvImport:
         repeat_preview_s=round(repeat_s, 2),
         repeat_summary=_found(SUMMARY, again, "no summary"),
         preview_page_bytes=len(page.encode()),
+        load_average=round(load_average, 2),
     )
     say(
         f"  preview {figures.preview_s} s ({figures.preview_summary}); confirm "
