@@ -20,15 +20,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, CharField, F, Func, QuerySet
+from django.db.models import BooleanField, CharField, Expression, F, Func, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
-
-User = get_user_model()
 
 # Lookups of many addresses at once go in chunks, well under SQLite's limit on parameters
 # (32,766 since SQLite 3.32).
@@ -69,17 +66,21 @@ class _AsciiLower(Func):
         )
 
 
-class _EqualsAny(Func):
+class _EqualsAny(Expression):
     """`lhs = ANY(%s)`: a list as one PostgreSQL array parameter."""
 
-    output_field = BooleanField()
-
     def __init__(self, lhs: Any, values: list[str]) -> None:
-        super().__init__(lhs)
-        self.values = values
+        super().__init__(output_field=BooleanField())
+        self.lhs, self.values = lhs, values
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
+    def get_source_expressions(self) -> list[Any]:
+        return [self.lhs]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.lhs,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **kwargs: Any) -> Any:
+        sql, params = compiler.compile(self.lhs)
         return f"{sql} = ANY(%s)", (*params, self.values)
 
 
@@ -91,7 +92,7 @@ def _one_of(lhs: Any, values: list[str]) -> Any:
     return In(lhs, values)
 
 
-def users_with_email(email: str) -> QuerySet[AbstractUser]:
+def users_with_email(email: str) -> QuerySet[User]:
     """Every account using this email address, in any A-Z letter case (at most one, by index)."""
     key = email_normalise(email)
     if not key:
@@ -103,7 +104,7 @@ def users_with_email(email: str) -> QuerySet[AbstractUser]:
     ).exclude(email="")
 
 
-def user_for_email(email: str, *, active_only: bool = False) -> AbstractUser | None:
+def user_for_email(email: str, *, active_only: bool = False) -> User | None:
     """The account that signs in with this email address, if there is one."""
     users = users_with_email(email)
     if active_only:
@@ -111,10 +112,10 @@ def user_for_email(email: str, *, active_only: bool = False) -> AbstractUser | N
     return users.order_by("pk").first()
 
 
-def users_by_email(emails: Iterable[str]) -> dict[str, AbstractUser]:
+def users_by_email(emails: Iterable[str]) -> dict[str, User]:
     """The accounts signing in with these addresses, by normalised address: a query a chunk."""
     keys = sorted({key for key in map(email_normalise, emails) if key})
-    found: dict[str, AbstractUser] = {}
+    found: dict[str, User] = {}
     for chunk in _chunks(keys):
         wanted = set(chunk)
         users = (
@@ -150,7 +151,7 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_set_email(*, user: AbstractUser, email: str) -> None:
+def user_set_email(*, user: User, email: str) -> None:
     """Give the user this address, and the sign-in name that goes with it (not saved).
 
     The address keeps the letter case it was given in, for display and mail; the sign-in name
@@ -167,7 +168,7 @@ class NewAccount:
     last_name: str = ""
 
 
-def _new_user(account: NewAccount) -> AbstractUser:
+def _new_user(account: NewAccount) -> User:
     user = User(first_name=account.first_name, last_name=account.last_name)
     user_set_email(user=user, email=account.email)
     return user
@@ -175,7 +176,7 @@ def _new_user(account: NewAccount) -> AbstractUser:
 
 def user_create(
     *, email: str, first_name: str = "", last_name: str = "", password: str | None = None
-) -> AbstractUser:
+) -> User:
     """A new account signing in with `email`; without a password it has no usable one."""
     user = _new_user(NewAccount(email=email, first_name=first_name, last_name=last_name))
     if password:
@@ -186,7 +187,7 @@ def user_create(
     return user
 
 
-def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000) -> list[Any]:
+def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000) -> list[User]:
     """New accounts as user_create makes them without a password, a query per batch.
 
     For imports of thousands: no save() per user, and one unusable password shared by all
@@ -202,15 +203,15 @@ def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000)
     return users
 
 
-def _copy_users(users: list[Any]) -> None:
+def _copy_users(users: list[User]) -> None:
     """Insert the users with PostgreSQL's COPY and give each its primary key.
 
     An INSERT of 35,000 users takes four times as long, nearly all of it spent quoting each of
     their 385,000 values into the statement's text (the backend binds parameters client-side).
     """
     fields = [f for f in User._meta.concrete_fields if not f.primary_key]
-    table, quote = User._meta.db_table, connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    table, quote = str(User._meta.db_table), connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
     with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
         with raw.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:

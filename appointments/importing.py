@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -25,6 +25,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 
 from accounts import services as accounts
 from appointments.models import Customer, LeadGroup, lead_id_validator
+
+if TYPE_CHECKING:
+    from _csv import Reader  # the type of csv.reader()
 
 REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
 OPTIONAL_COLUMNS = ["lead_group_name"]
@@ -146,7 +149,7 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _reader(text: str) -> Any:
+def _reader(text: str) -> Reader:
     first_line = text.split("\n", 1)[0]
     try:
         dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
@@ -160,7 +163,7 @@ def _column(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _header(reader: Any) -> list[str]:
+def _header(reader: Reader) -> list[str]:
     try:
         names = next(reader)
     except StopIteration:
@@ -186,7 +189,7 @@ def _header(reader: Any) -> list[str]:
     return header
 
 
-def _records(reader: Any, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+def _records(reader: Reader, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
     """Each non-blank row with the line it starts on (a quoted value may span lines)."""
     end = reader.line_num
     while True:

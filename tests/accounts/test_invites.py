@@ -40,10 +40,12 @@ def import_file(tmp_path, text=GOOD, *args):
     return out.getvalue()
 
 
-def link_in(message) -> str:
-    return re.search(
+def link_in(message):
+    found = re.search(
         r"https://book\.example\.com(/accounts/invite/[^/\s]+/[^/\s]+/)", message.body
-    )[1]
+    )
+    assert found, message.body
+    return found[1]
 
 
 def mail_to(address):
@@ -160,10 +162,10 @@ def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path,
 
     real_send = invites.send_mail
 
-    def refuse_bob(subject, body, sender, to):
+    def refuse_bob(subject, body, sender, to, **kwargs):
         if to == ["bob@example.com"]:
             raise smtplib.SMTPRecipientsRefused({"bob@example.com": (550, b"no")})
-        return real_send(subject, body, sender, to)
+        return real_send(subject, body, sender, to, **kwargs)
 
     monkeypatch.setattr(invites, "send_mail", refuse_bob)
     with pytest.raises(CommandError, match=r"no invitation could be sent to bob@example\.com"):

@@ -260,7 +260,9 @@ def upload(client, text, **extra):
 
 
 def payload_of(page: str) -> str:
-    return re.search(r'name="payload" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="payload" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
 
 
 def test_the_customer_list_offers_the_import(staff):
