@@ -90,17 +90,11 @@ def base_env(tmp: Path, database_url: str, cache: str) -> dict[str, str]:
     return env
 
 
-def tools_env(workspace: Workspace) -> dict[str, str]:
-    """manage.py and the seed with the sandbox installed: its tables live in the database both
-    servers share, and flg_sandbox is an installed app only when FLG_SANDBOX is on."""
-    return {**workspace.env, "FLG_SANDBOX": "1"}
-
-
 def manage(workspace: Workspace, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=workspace.src,
-        env=tools_env(workspace),
+        env=workspace.env,
         capture_output=True,
         text=True,
     )
@@ -113,6 +107,6 @@ def seed(workspace: Workspace, *args: str) -> None:
     subprocess.run(
         [sys.executable, "bench/seed.py", *args],
         cwd=workspace.src,
-        env=tools_env(workspace),
+        env=workspace.env,
         check=True,
     )
