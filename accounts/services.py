@@ -27,6 +27,8 @@ from django.db.models import BooleanField, CharField, Expression, F, Func, Query
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
+from accounts import bulk
+
 # Lookups of many addresses at once go in chunks, well under SQLite's limit on parameters
 # (32,766 since SQLite 3.32).
 CHUNK = 5000
@@ -197,38 +199,7 @@ def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000)
     users = [_new_user(account) for account in accounts]
     for user in users:
         user.password = unusable
-    if connection.vendor != "postgresql":
-        return User._default_manager.bulk_create(users, batch_size=batch_size)
-    _copy_users(users)
-    return users
-
-
-def _copy_users(users: list[User]) -> None:
-    """Insert the users with PostgreSQL's COPY and give each its primary key.
-
-    An INSERT of 35,000 users takes four times as long, nearly all of it spent quoting each of
-    their 385,000 values into the statement's text (the backend binds parameters client-side).
-    """
-    fields = [f for f in User._meta.concrete_fields if not f.primary_key]
-    table, quote = str(User._meta.db_table), connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        raw = cursor.cursor
-        with raw.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
-            for user in users:
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(user, True), connection) for f in fields]
-                )
-        # User names are unique, and are what was just written.
-        raw.execute(
-            f"SELECT {quote('username')}, {quote('id')} FROM {quote(table)} "  # noqa: S608
-            f"WHERE {quote('username')} = ANY(%s)",
-            [[user.username for user in users]],
-        )
-        ids = dict(raw.fetchall())
-    for user in users:
-        user.pk = ids[user.username]
-        user._state.adding, user._state.db = False, connection.alias
+    return bulk.rows_insert(users, key="username", batch_size=batch_size)
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+from accounts import bulk
 from accounts import services as accounts
 from appointments.models import Customer, LeadGroup, lead_id_validator
 
@@ -457,11 +458,12 @@ def _apply(plan: ImportPlan) -> ImportResult:
     for row, user in zip(new_rows, new_users, strict=True):
         row.user = user
     _accounts_update(changed)
-    created = Customer.objects.bulk_create(
+    created = bulk.rows_insert(
         [
             Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
             for row in new_rows
         ],
+        key="user",
         batch_size=BATCH,
     )
     # Accounts that had no customer record get one; the others are changed in place.
