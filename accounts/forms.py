@@ -18,7 +18,15 @@ from accounts import services
 EMAIL_TAKEN_MESSAGE = "Another account already uses this email address (letter case is ignored)."
 
 
-class EmailLoginForm(AuthenticationForm):
+class _SignInEmailMixin:
+    cleaned_data: dict[str, Any]
+
+    def clean_username(self) -> str:
+        # The backend and the lockout normalise it too; doing it here keeps all three agreed.
+        return services.email_normalise(self.cleaned_data.get("username") or "")
+
+
+class EmailLoginForm(_SignInEmailMixin, AuthenticationForm):
     """Django's sign-in form, asking for an email address instead of a username."""
 
     username = forms.EmailField(
@@ -36,7 +44,7 @@ class EmailLoginForm(AuthenticationForm):
     }
 
 
-class AdminEmailLoginForm(AdminAuthenticationForm):
+class AdminEmailLoginForm(_SignInEmailMixin, AdminAuthenticationForm):
     """The admin's sign-in, asking for the email address staff sign in with."""
 
     username = forms.EmailField(
@@ -51,7 +59,7 @@ class _CaseInsensitiveEmailMixin:
     instance: Any
 
     def clean_email(self) -> str:
-        email = (self.cleaned_data.get("email") or "").strip()
+        email = services.email_stored(self.cleaned_data.get("email") or "")
         if email and services.email_taken(email, exclude_user_id=self.instance.pk):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
         return email

@@ -49,3 +49,6 @@ CAPACITY_SECONDS = 15.0
 # Every stage (the default), or only the burst and capacity runs: BENCH_STAGES=burst, which
 # updates the "burst" part of bench/results.json and leaves the rest as the last full run wrote.
 STAGES = os.environ.get("BENCH_STAGES", "all").strip().lower() or "all"
+# The portal's per-process cap on calls waiting on FLG, when a run wants another than the
+# settings' default (GUNICORN_THREADS // 2): BENCH_FLG_MAX_CONCURRENT_CALLS=8, say.
+FLG_MAX_CONCURRENT_CALLS = os.environ.get("BENCH_FLG_MAX_CONCURRENT_CALLS", "").strip()

@@ -10,12 +10,13 @@ from pathlib import Path
 from bench.report import say
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/test")
-# Another name and Redis database let two runs share a machine (BENCH_PG_NAME,
-# BENCH_REDIS_DB): each drops, creates and empties its own before and after.
+# Dropped and made again by each run: give each of several people sharing a server their own.
 PG_NAME = os.environ.get("BENCH_PG_NAME", "bench_portal")
 if not PG_NAME.isidentifier():
     raise SystemExit(f"BENCH_PG_NAME must be a plain database name, not {PG_NAME!r}.")
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))  # the test suite uses 15
+# The test suite uses 15; the bench empties its own before and after (BENCH_REDIS_DB, or
+# BENCH_CACHE=local to leave a shared Redis alone).
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
 
 
 def reachable(host: str, port: int) -> bool:
@@ -60,7 +61,8 @@ def drop_database(name: str) -> None:
 
 
 def cache_url() -> str:
-    if reachable("127.0.0.1", 6379):
+    # BENCH_CACHE=local leaves a shared Redis alone (the bench empties its database 13).
+    if os.environ.get("BENCH_CACHE", "") != "local" and reachable("127.0.0.1", 6379):
         return f"redis://127.0.0.1:6379/{REDIS_DB}"
     return "locmemcache://bench"
 

@@ -13,14 +13,18 @@ from pathlib import Path
 from bench import database, processes, procfs, report, servers, workspace
 from bench.config import CUSTOMERS, OUT, RESULTS, STAGES
 from bench.report import say
-from bench.stages import burst, calls, cpu, degraded, load, scale
+from bench.stages import burst, calls, cpu, csv_import, degraded, load, scale
 
-CHOICES = ("all", "burst")
+# The stages that can run alone, after the set-up: `main(only=...)`, or BENCH_STAGES.
+ALONE = ("burst", "csv_import")
 
 
-def main() -> int:
-    if STAGES not in CHOICES:
-        say(f"BENCH_STAGES must be one of {', '.join(CHOICES)}, not {STAGES!r}.")
+def main(only: str | None = None) -> int:
+    """The whole run; or, with `only` (or BENCH_STAGES) naming a stage of ALONE, the set-up
+    and that stage alone, whose figures replace only its own part of results.json."""
+    only = only or (None if STAGES == "all" else STAGES)
+    if only is not None and only not in ALONE:
+        say(f"BENCH_STAGES must be all or one of {', '.join(ALONE)}, not {only!r}.")
         return 2
     signal.signal(signal.SIGTERM, processes.exit_on_signal)
     signal.signal(signal.SIGHUP, processes.exit_on_signal)
@@ -47,8 +51,14 @@ def main() -> int:
         workspace.manage(work, "collectstatic", "--noinput")
         workspace.seed(work, "base", str(CUSTOMERS))
         portal = servers.start(work)
-        if STAGES == "burst":
-            only_burst(burst.run(portal))
+        if only == "csv_import":
+            imported = csv_import.run(portal)
+            report.merge_alone("csv_import", report.import_figures(imported, database_name))
+            return 0
+        if only == "burst":
+            bursted = burst.run(portal)
+            report.merge_alone("burst", bursted.figures)
+            report.print_burst(bursted.figures)
             return 0
         boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
 
@@ -59,9 +69,11 @@ def main() -> int:
         healthy = load.run(portal, sampler)
         hanging = degraded.run(portal)
         scaled = scale.run(portal)
+        bursted = burst.run(portal)
+        # Last: it adds 35,000 customers, which no stage after it should meet.
+        imported = csv_import.run(portal)
         rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
         sampler.stopping.set()
-        bursted = burst.run(portal)
 
         results = report.results(
             started=started,
@@ -75,6 +87,7 @@ def main() -> int:
             degraded=hanging,
             scale=scaled,
             burst=bursted,
+            csv_import=imported,
             rss_all=rss_all,
         )
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -91,11 +104,3 @@ def main() -> int:
         database.drop_database(database_name)
         database.flush_cache(cache)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def only_burst(bursted: burst.Burst) -> None:
-    """The burst alone: its part of results.json replaced, the rest kept from the last run."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["burst"] = bursted.figures
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    report.print_burst(bursted.figures)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.config import (
     BREAKER_COOLDOWN,
+    FLG_MAX_CONCURRENT_CALLS,
     HANG_SECONDS,
     INJECTED_MS,
     OUT,
@@ -56,6 +57,8 @@ def start(workspace: Workspace) -> Portal:
         "FLG_DOMAIN": f"http://127.0.0.1:{sandbox_port}/sandbox",
         "FLG_BOOKING_HOSTS": f"127.0.0.1:{sandbox_port}",
     }
+    if FLG_MAX_CONCURRENT_CALLS:
+        portal_env["FLG_MAX_CONCURRENT_CALLS"] = FLG_MAX_CONCURRENT_CALLS
     log = OUT / "portal.log"
     process = gunicorn(workspace.src, portal_env, portal_port, PORTAL_WORKERS, PORTAL_THREADS, log)
     return Portal(

@@ -39,6 +39,11 @@ breaker_fast_failures = Counter(
     "Session creations refused without calling FLG by the circuit breaker (open, half-open "
     "with its probe under way, or holding back while calls wait on a failing FLG).",
 )
+busy_refusals = Counter(
+    "portal_flg_busy_refusals",
+    "Session creations refused without calling FLG because this process already had "
+    "FLG_MAX_CONCURRENT_CALLS calls waiting on FLG.",
+)
 
 for _outcome in OUTCOMES:
     # Every series exists from the start, at zero, so a rate() never starts from nothing.

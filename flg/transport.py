@@ -28,6 +28,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from flg import metrics
 from flg.errors import FlgKeyInvalid, FlgProtocolError, FlgUnavailable
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -116,6 +117,7 @@ def slot() -> Iterator[None]:
     free, at once rather than queueing the request behind calls that may be hanging."""
     size, semaphore = _semaphore()
     if not semaphore.acquire(timeout=SLOT_WAIT):
+        metrics.busy_refusals.inc()
         raise FlgUnavailable(
             f"Not calling FLG: this process already has {size} calls waiting on FLG "
             "(FLG_MAX_CONCURRENT_CALLS)."

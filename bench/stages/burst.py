@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bench.config import (
     CAPACITY_CLIENTS,
     CAPACITY_LATENCIES_MS,
     CAPACITY_SECONDS,
+    FLG_MAX_CONCURRENT_CALLS,
     INJECTED_MS,
     PORTAL_THREADS,
     PORTAL_WORKERS,
@@ -80,6 +82,7 @@ def run(portal: Portal) -> Burst:
             "date": time.strftime("%Y-%m-%d"),
             "load_average_before": round(load_before, 2),
             "portal": f"{PORTAL_WORKERS} workers x {PORTAL_THREADS} threads",
+            "flg_max_concurrent_calls": FLG_MAX_CONCURRENT_CALLS or "default",
             **burst,
             "capacity": capacity,
         }
@@ -172,6 +175,9 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
     elapsed = time.perf_counter() - origin
     cpu_seconds = tree_cpu_seconds(portal.master) - cpu_before
     ok = [p.ms for p in presses if p.status == 303]
+    statuses: dict[str, int] = {}
+    for p in presses:
+        statuses[str(p.status)] = statuses.get(str(p.status), 0) + 1
     slots = PORTAL_WORKERS * PORTAL_THREADS
     return {
         "flg_latency_ms": latency_ms,
@@ -179,13 +185,20 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
         "seconds": round(elapsed, 1),
         "starts": len(ok),
         "errors": len(presses) - len(ok),
+        "statuses": statuses,
         "flg_calls": sandbox_calls(portal.workspace) - calls_before,
         "starts_per_second": round(len(ok) / elapsed, 1),
         # The ceiling a thread per waiting start sets: workers x threads / FLG's latency.
         "formula_starts_per_second": round(slots / (latency_ms / 1000), 1),
-        # The other ceiling: the portal's own CPU per start (its processes only, counted at the
-        # server), so one core serves at most 1000 / this many starts a second.
-        "portal_cpu_ms_per_start": round(cpu_seconds / len(ok) * 1000, 1) if ok else None,
+        # The other ceiling: the portal's own CPU per answered press (its processes only,
+        # counted at the server), so one core answers at most 1000 / this many a second.
+        "portal_cpu_ms_per_press": round(cpu_seconds / len(presses) * 1000, 1) if presses else None,
         "start_p50_ms": percentile(ok, 50),
         "start_p95_ms": percentile(ok, 95),
     }
+
+
+if __name__ == "__main__":
+    from bench.runner import main
+
+    sys.exit(main(only="burst"))

@@ -238,9 +238,10 @@ def test_two_gunicorn_workers_counts_add_up_on_one_page(tmp_path):
         for _ in range(30):
             assert requests.head(server.url + "/healthz", timeout=5).status_code == 200
             sent += 1
-        # One worker stops (as max_requests or a crash would have it) and gunicorn starts
-        # another: what the first counted still counts.
-        first, _ = server.workers()
+        # A worker that counted some stops (as max_requests or a crash would have it) and
+        # gunicorn starts another: what it counted still counts, beside the others' counts.
+        counted = per_worker_requests(metrics_dir, "HEAD")
+        first = max(counted, key=lambda pid: counted[pid])
         os.kill(first, signal.SIGTERM)
         deadline = time.monotonic() + 20
         while (first in server.workers() or len(server.workers()) < 2) and (
