@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import (
     AdminUserCreationForm,
@@ -18,7 +19,29 @@ from accounts import services
 EMAIL_TAKEN_MESSAGE = "Another account already uses this email address (letter case is ignored)."
 
 
-class EmailLoginForm(AuthenticationForm):
+class _LockoutWarningMixin:
+    """On the wrong password before the lockout, say that the next one will pause sign-in."""
+
+    request: Any
+    forgotten_hint = (
+        " If you are not sure of it, choose a new one with “Forgotten your password?” below."
+    )
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        error: forms.ValidationError = super().get_invalid_login_error()  # type: ignore[misc]
+        # django-axes counted this failure while the form authenticated.
+        failures = getattr(self.request, "axes_failures_since_start", None)
+        if failures is None or services.failures_before_lockout(failures=failures) != 1:
+            return error
+        warning = forms.ValidationError(
+            "One more wrong password will pause sign-in with this email address for "
+            f"{settings.AXES_COOLOFF_MINUTES} minutes." + self.forgotten_hint,
+            code="lockout_next",
+        )
+        return forms.ValidationError([error, warning])
+
+
+class EmailLoginForm(_LockoutWarningMixin, AuthenticationForm):
     """Django's sign-in form, asking for an email address instead of a username."""
 
     username = forms.EmailField(
@@ -36,8 +59,10 @@ class EmailLoginForm(AuthenticationForm):
     }
 
 
-class AdminEmailLoginForm(AdminAuthenticationForm):
+class AdminEmailLoginForm(_LockoutWarningMixin, AdminAuthenticationForm):
     """The admin's sign-in, asking for the email address staff sign in with."""
+
+    forgotten_hint = ""
 
     username = forms.EmailField(
         label="Email address",

@@ -6,9 +6,15 @@ password until they choose one (from an invitation or a reset).
 
 from __future__ import annotations
 
+import datetime as dt
+
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
+from django.utils import timezone
 
 User = get_user_model()
 
@@ -53,3 +59,33 @@ def user_create(
         user.set_unusable_password()
     user.save()
     return user
+
+
+# --- Sign-in lockout (django-axes counts failures per email and address) ---------------------
+
+
+def lockout_ends_at(*, username: str, ip_address: str | None) -> dt.datetime:
+    """When the lockout of this email from this address ends: the cool-off after the failure
+    that caused it (attempts during a lockout are not counted, so they do not move it)."""
+    attempts = AccessAttempt.objects.filter(username=username)
+    if ip_address:
+        attempts = attempts.filter(ip_address=ip_address)
+    last = attempts.aggregate(last=Max("attempt_time"))["last"] or timezone.now()
+    return last + settings.AXES_COOLOFF_TIME
+
+
+def lockout_lift(*, user: AbstractUser) -> int:
+    """Forget the failed sign-ins for this account's email, from every address; how many.
+
+    For when the owner has proved they hold the address (a password chosen through the
+    emailed link) and for the demo accounts.
+    """
+    names = {user.get_username().strip().lower()}
+    if user.email:
+        names.add(user.email.strip().lower())
+    return sum(axes_reset(username=name) for name in names)
+
+
+def failures_before_lockout(*, failures: int) -> int:
+    """How many more wrong passwords pause sign-in, after `failures` in a row."""
+    return max(0, settings.AXES_FAILURE_LIMIT - failures)

@@ -14,10 +14,16 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path(
         "password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=AccountPasswordResetForm),
+        views.PasswordResetView.as_view(form_class=AccountPasswordResetForm),
         name="password_reset",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
     ),
     path("invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
     path("invite/<uidb64>/<token>/", views.InviteAcceptView.as_view(), name="invite_accept"),

@@ -338,9 +338,9 @@ AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Axes' default, relied on by the lockout page: every attempt while locked out starts the
-# cool-off again, so "try again after <now + cool-off>" is always true.
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# An attempt during a lockout does not start the cool-off again: a customer trying once more
+# is not punished, and the lockout page's "try again after" stays true (accounts.services).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 # The address lockouts count: REMOTE_ADDR, or behind our proxy (TRUST_X_FORWARDED_PROTO) the

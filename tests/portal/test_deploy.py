@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "FLG_DOMAIN": "demo.flg360.co.uk",
     "FLG_API_KEY": "a-real-looking-access-key",
     "FLG_SANDBOX": "0",
+    "PORTAL_URL": "https://book.example.com",
 }
 
 SHOW = """
