@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-RUN_ENV := DEBUG=1 FLG_SANDBOX=1
+# `make run PORT=8001`: the portal, its sandbox, and every address derived from them follow.
+PORT ?= 8000
+RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT)
 
 .PHONY: run test install lint bench clean
 
@@ -21,12 +23,12 @@ run: $(VENV)/.runtime
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
-	@echo "  Booking portal:  http://127.0.0.1:8000/"
+	@echo "  Booking portal:  http://127.0.0.1:$(PORT)/"
 	@echo "  Customer:        customer@example.com / bookings-demo"
-	@echo "  Admin:           http://127.0.0.1:8000/admin/  admin@example.com / admin-demo"
-	@echo "  FLG sandbox:     http://127.0.0.1:8000/sandbox/ (stands in for FLG 360)"
+	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/  admin@example.com / admin-demo"
+	@echo "  FLG sandbox:     http://127.0.0.1:$(PORT)/sandbox/ (stands in for FLG 360)"
 	@echo ""
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The suite runs on SQLite, then again on PostgreSQL where it is reachable (row locks and
 # concurrency need it). REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.

@@ -237,8 +237,10 @@ STORAGES = {
 PORTAL_NAME = env.str("PORTAL_NAME", default="Appointment booking")
 PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default="support@example.com")
 PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
-# Where customers reach the portal, for links in emails sent outside a request.
-PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on locally; the local defaults below follow it.
+PORT = _int("PORT", 8000, minimum=1)
+# Where customers reach the portal: the links in every email start with it.
+PORTAL_URL = env.str("PORTAL_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 # --- FLG 360 ------------------------------------------------------------------------------
 
@@ -247,10 +249,13 @@ if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
+# Demo mode (`make run`): the sandbox creates a lead it does not know on first use, so every
+# customer added by hand, by import or by invitation can book. Off, it answers as FLG does.
+FLG_SANDBOX_AUTO_LEADS = _bool("FLG_SANDBOX_AUTO_LEADS", False)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
 if not _flg_domain and FLG_SANDBOX:
-    _flg_domain = "http://127.0.0.1:8000/sandbox"
+    _flg_domain = f"http://127.0.0.1:{PORT}/sandbox"
 FLG_BASE_URL = parse_flg_domain(_flg_domain) if _flg_domain else ""
 
 _flg_key_file = env.str("FLG_API_KEY_FILE", default="").strip()
@@ -266,7 +271,9 @@ else:
 FLG_API_KEY = FLG_API_KEY.strip()
 
 _default_booking_hosts = "platform.getflg.com"
-if FLG_SANDBOX and not os.environ.get("FLG_DOMAIN", "").strip():
+if FLG_BASE_URL and urlsplit(FLG_BASE_URL).path.endswith("/sandbox"):
+    # A sandbox (this one, or one on another address) serves its booking screens from the
+    # address its API is called at.
     _default_booking_hosts = urlsplit(FLG_BASE_URL).netloc
 FLG_BOOKING_HOSTS = [
     h.strip().lower()

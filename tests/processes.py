@@ -34,6 +34,7 @@ NAMES = {
     "LOG_FORMAT",
     "TRUST_X_FORWARDED_PROTO",
     "STATIC_ROOT",
+    "PORT",
 }
 
 
