@@ -95,9 +95,9 @@ def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, custome
     assert mail.outbox[0].subject == "Choose a new password for Acme Bookings"
     assert "your account with Acme Bookings" in mail.outbox[0].body
     assert "testserver" not in mail.outbox[0].body
-    link = re.search(
-        r"https://book.example.com(/accounts/reset/\S+/)", mail.outbox[0].body
-    ).group(1)
+    link = re.search(r"https://book.example.com(/accounts/reset/\S+/)", mail.outbox[0].body).group(
+        1
+    )
     page = client.get(link, follow=True)
     assert page.status_code == 200
     assert "Choose a new password" in page.content.decode()
