@@ -134,6 +134,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the header and messages middleware, so its page gets the same as any other.
+    "bookingportal.not_allowed.MethodNotAllowedPageMiddleware",
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
