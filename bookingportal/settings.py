@@ -284,6 +284,9 @@ FLG_BOOKING_HOSTS = [
 ]
 FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
+# Automatic refreshes a booking page makes with no sign of the customer before it closes the
+# booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
+BOOKING_IDLE_REFRESHES = _int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).
 BOOKING_SESSIONS_PER_MINUTE = _int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
