@@ -145,3 +145,11 @@ def test_a_bad_switch_stops_start_up_with_one_clear_line():
         assert result.returncode != 0
         assert words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_the_deploy_check_warns_while_emails_would_link_to_loopback():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "PORTAL_URL"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr
+    assert "PORTAL_URL" in result.stderr
