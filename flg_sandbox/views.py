@@ -130,6 +130,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "types": AppointmentType.objects.all(),
             "fault": services.fault_current(),
             "session_ttl": settings.FLG_SANDBOX_SESSION_TTL,
+            "auto_leads": settings.FLG_SANDBOX_AUTO_LEADS,
             "api_url": request.build_absolute_uri(reverse("flg_sandbox:api_sessions")),
         },
     )

@@ -199,6 +199,10 @@
       })
       .then(function (result) {
         refreshing = false;
+        if (booked) {
+          // Booked while the request was on its way: the confirmation stays.
+          return;
+        }
         if (result.status === 409 && result.body && result.body.error === "booked") {
           // Booked in another tab: this session is spent.
           showBooked(false);
@@ -219,6 +223,9 @@
       })
       .catch(function () {
         refreshing = false;
+        if (booked) {
+          return;
+        }
         refreshFailed("We could not reach the booking service. Check your connection.", false);
       });
   }

@@ -115,3 +115,17 @@ def test_without_demo_mode_the_admin_says_why_a_customer_cannot_book_and_how_to_
     assert "FLG_SANDBOX_AUTO_LEADS=1" in text
     history = staff.get(reverse("admin:appointments_customer_change", args=[customer.pk]))
     assert "FLG 360 sandbox &gt; Leads" in history.content.decode()
+
+
+def test_the_admin_names_flg_failures_and_api_calls(staff):
+    index = staff.get("/admin/").content.decode()
+    assert "FLG failures" in index
+    assert "API calls" in index
+    assert "Flg failures" not in index and "Api calls" not in index
+
+
+def test_the_sandbox_page_says_it_is_in_demo_mode(staff, settings):
+    page = staff.get("/sandbox/").content.decode()
+    assert "Demo mode" in page
+    settings.FLG_SANDBOX_AUTO_LEADS = False
+    assert "Demo mode" not in staff.get("/sandbox/").content.decode()
