@@ -20,9 +20,12 @@ max_requests_jitter = 200
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# gunicorn believes no proxy header of its own accord: whether X-Forwarded-Proto counts is
-# the portal's decision alone (TRUST_X_FORWARDED_PROTO), in one place.
-forwarded_allow_ips = ""
+# The same proxies the portal believes (TRUSTED_PROXIES, checked by the settings at start-up),
+# for gunicorn's own forwarder headers. It sets no scheme from a header of its own accord:
+# whether X-Forwarded-Proto counts is the portal's decision alone, in one place.
+forwarded_allow_ips = ",".join(
+    entry.strip() for entry in os.environ.get("TRUSTED_PROXIES", "").split(",") if entry.strip()
+)
 secure_scheme_headers: dict[str, str] = {}
 # Heartbeat files in memory: a container's disk-backed /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from accounts import services
@@ -19,8 +19,8 @@ class EmailBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
-        email = (kwargs.get("email") or username or "").strip()
+    ) -> User | None:
+        email = str(kwargs.get("email") or username or "").strip()
         if not email or password is None:
             return None
         user = services.user_for_email(email)

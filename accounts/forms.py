@@ -99,6 +99,10 @@ class InviteRequestForm(forms.Form):
     )
 
 
+class SignInLinkForm(InviteRequestForm):
+    """The address to email a sign-in link to."""
+
+
 class AccountPasswordResetForm(PasswordResetForm):
     """Django's reset form, which also reaches customers who never chose a password.
 

@@ -1,4 +1,7 @@
-"""Invitations: a new account gets a link to choose a password, which then signs them in.
+"""Invitations: a new account gets a sign-in link, and a link to choose a password instead.
+
+The sign-in link is the main way in (accounts.links); it lasts as long as the invitation, and
+works once like any sign-in link. Choosing a password also signs the customer in.
 
 New customers have no usable password, and Django's "Forgotten your password?" skips such
 accounts, so a customer whose invitation expired asks for a new one (`invite_renew`).
@@ -6,13 +9,14 @@ accounts, so a customer whose invitation expired asks for a new one (`invite_ren
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -20,7 +24,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import services
+from accounts import links, services
 
 logger = logging.getLogger("accounts.invites")
 
@@ -41,7 +45,7 @@ def email_context() -> dict[str, Any]:
     }
 
 
-def invite_url(*, user: AbstractBaseUser, base_url: str) -> str:
+def invite_url(*, user: User, base_url: str) -> str:
     """The one-time link for this account, under the portal's base URL."""
     path = reverse(
         "invite_accept",
@@ -53,21 +57,28 @@ def invite_url(*, user: AbstractBaseUser, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def invite_send(*, user: AbstractBaseUser, base_url: str) -> None:
-    """Email the account's owner their invitation to choose a password."""
+def invite_send(*, user: User, base_url: str) -> None:
+    """Email the account's owner their invitation: a sign-in link, or choose a password."""
     context = {
         **email_context(),
         "user": user,
+        "sign_in_link": links.sign_in_link_url(
+            user=user,
+            base_url=base_url,
+            valid_for=dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+        ),
         "link": invite_url(user=user, base_url=base_url),
         "renew_link": base_url.rstrip("/") + reverse("invite_renew"),
         "days": settings.PASSWORD_RESET_TIMEOUT // 86400,
     }
     subject = render_to_string("accounts/emails/invite_subject.txt", context).strip()
     body = render_to_string("accounts/emails/invite_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    # The HTML part leads with the sign-in link as a button; the text part says the same.
+    html = render_to_string("accounts/emails/invite_body.html", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
 
 
-def invites_send(*, users: Iterable[AbstractBaseUser], base_url: str) -> InviteResult:
+def invites_send(*, users: Iterable[User], base_url: str) -> InviteResult:
     """Invite each account; one address the mail server refuses does not stop the others."""
     sent, failed = 0, []
     for user in users:
@@ -87,7 +98,7 @@ def invite_renew(*, email: str, base_url: str) -> None:
 
     Says nothing either way, so the form cannot be used to find out who is a customer.
     """
+    user = services.user_for_email(email, active_only=True)
     # Customers only (the reverse side of Customer.user): staff accounts are not invited.
-    user = services.users_with_email(email).filter(is_active=True, customer__isnull=False).first()
-    if user is not None:
+    if user is not None and hasattr(user, "customer"):
         invites_send(users=[user], base_url=base_url)

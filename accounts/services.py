@@ -11,20 +11,17 @@ import datetime as dt
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-User = get_user_model()
 
-
-def users_with_email(email: str) -> QuerySet[AbstractUser]:
+def users_with_email(email: str) -> QuerySet[User]:
     """Every account using this email address, in any letter case (at most one, by index)."""
     return User._default_manager.filter(email__iexact=email.strip())
 
 
-def user_for_email(email: str, *, active_only: bool = False) -> AbstractUser | None:
+def user_for_email(email: str, *, active_only: bool = False) -> User | None:
     """The account that signs in with this email address, if there is one."""
     users = users_with_email(email)
     if active_only:
@@ -41,7 +38,7 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_set_email(*, user: AbstractUser, email: str) -> None:
+def user_set_email(*, user: User, email: str) -> None:
     """Give the user this address, and the sign-in name that goes with it (not saved)."""
     user.email = email.strip()
     user.username = user.email.lower()
@@ -49,7 +46,7 @@ def user_set_email(*, user: AbstractUser, email: str) -> None:
 
 def user_create(
     *, email: str, first_name: str = "", last_name: str = "", password: str | None = None
-) -> AbstractUser:
+) -> User:
     """A new account signing in with `email`; without a password it has no usable one."""
     user = User(first_name=first_name, last_name=last_name)
     user_set_email(user=user, email=email)
@@ -74,7 +71,7 @@ def lockout_ends_at(*, username: str, ip_address: str | None) -> dt.datetime:
     return last + settings.AXES_COOLOFF_TIME
 
 
-def lockout_lift(*, user: AbstractUser) -> int:
+def lockout_lift(*, user: User) -> int:
     """Forget the failed sign-ins for this account's email, from every address; how many.
 
     For when the owner has proved they hold the address (a password chosen through the

@@ -1,25 +1,18 @@
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views
-from accounts.forms import AccountPasswordResetForm, EmailLoginForm
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailLoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("login/link/", views.SignInLinkRequestView.as_view(), name="sign_in_link_request"),
+    path("login/link/sent/", views.sign_in_link_sent, name="sign_in_link_sent"),
+    path("login/link/continue/", views.sign_in_link_continue, name="sign_in_link_continue"),
+    path("login/link/<str:token>/", views.sign_in_link, name="sign_in_link"),
+    path("password_change/", views.password_change, name="password_change"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
-    path(
-        "password_reset/",
-        views.PasswordResetView.as_view(form_class=AccountPasswordResetForm),
-        name="password_reset",
-    ),
+    path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "reset/<uidb64>/<token>/",
         views.PasswordResetConfirmView.as_view(),

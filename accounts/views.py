@@ -1,21 +1,32 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import SetPasswordForm
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
-from accounts import invites, services
+from accounts import invites, limits, links, services
 from accounts.backends import axes_username
-from accounts.forms import InviteRequestForm
+from accounts.forms import (
+    AccountPasswordResetForm,
+    EmailLoginForm,
+    InviteRequestForm,
+    SignInLinkForm,
+)
 
 
 def not_linked(request: HttpRequest) -> HttpResponse:
@@ -43,6 +54,50 @@ def lockout(request: HttpRequest, response: Any = None, credentials: Any = None)
     return page
 
 
+def safe_next(request: HttpRequest, url: str | None) -> str:
+    """`url` if it is a page of this site to return to after signing in, else ""."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
+
+
+class SignInView(auth_views.LoginView):
+    """Sign in with a password; it also lifts a booking link's limits for the session."""
+
+    authentication_form = EmailLoginForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Someone signed in from a booking link is sent here to sign in properly: show the form.
+        self.redirect_authenticated_user = not links.session_is_booking_only(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        links.sign_in_complete(self.request, form.get_user())
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class EmailLimitMixin:
+    """For a form that emails an address anyone can type: within accounts.limits, or nothing.
+
+    The answer is the same page either way, so nobody learns whether an email went out.
+    """
+
+    request: HttpRequest
+    get_success_url: Callable[[], str]
+
+    def send(self, form: Any) -> None:
+        raise NotImplementedError
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if limits.email_allowed(
+            email=form.cleaned_data["email"], client_ip=get_client_ip_address(self.request)
+        ):
+            self.send(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
 class SignOutView(auth_views.LogoutView):
     """Django's sign-out (a POST), which also says it worked on the page that follows."""
 
@@ -54,13 +109,16 @@ class SignOutView(auth_views.LogoutView):
         return response
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(EmailLimitMixin, auth_views.PasswordResetView):
     """Django's reset request, whose email names the portal and links to PORTAL_URL (not the
     host and port the request happened to arrive on)."""
 
-    def form_valid(self, form: Any) -> HttpResponse:
+    form_class = AccountPasswordResetForm
+
+    def send(self, form: AccountPasswordResetForm) -> None:
+        # Django's own form_valid sends the email; its redirect is ours to give.
         self.extra_email_context = invites.email_context()
-        return super().form_valid(form)
+        auth_views.PasswordResetView.form_valid(self, form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -88,13 +146,79 @@ class InviteAcceptView(PasswordResetConfirmView):
     success_url = reverse_lazy("home")
 
 
-class InviteRenewView(FormView):
+class InviteRenewView(EmailLimitMixin, FormView):
     """A customer whose invitation expired asks for a new one (the reset form skips them)."""
 
     template_name = "registration/invite_renew.html"
     form_class = InviteRequestForm
     success_url = reverse_lazy("password_reset_done")
 
-    def form_valid(self, form: InviteRequestForm) -> HttpResponse:
+    def send(self, form: InviteRequestForm) -> None:
         invites.invite_renew(email=form.cleaned_data["email"], base_url=settings.PORTAL_URL)
-        return super().form_valid(form)
+
+
+class SignInLinkRequestView(EmailLimitMixin, FormView):
+    """ "Email me a sign-in link": the same answer whether or not the address is known."""
+
+    template_name = "registration/sign_in_link_request.html"
+    form_class = SignInLinkForm
+    success_url = reverse_lazy("sign_in_link_sent")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        next_url = self.request.POST.get("next") or self.request.GET.get("next")
+        return {**super().get_context_data(**kwargs), "next": safe_next(self.request, next_url)}
+
+    def send(self, form: Form) -> None:
+        links.sign_in_link_send(
+            email=form.cleaned_data["email"],
+            base_url=settings.PORTAL_URL,
+            next_url=safe_next(self.request, self.request.POST.get("next")),
+        )
+
+
+@require_GET
+def sign_in_link_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "registration/sign_in_link_sent.html", {"minutes": settings.SIGN_IN_LINK_MINUTES}
+    )
+
+
+def link_spent(request: HttpRequest) -> HttpResponse:
+    """A sign-in link that is spent, expired or altered: say so, and offer a new one."""
+    return render(
+        request,
+        "registration/sign_in_link_spent.html",
+        {"form": SignInLinkForm(), "next": ""},
+        status=410,
+    )
+
+
+@never_cache
+@require_GET
+def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Opening a sign-in link changes nothing (mail scanners open every link): one button."""
+    user = links.sign_in_link_user(token=token)
+    if user is None:
+        return link_spent(request)
+    context = {
+        "token": token,
+        "who": links.masked_email(user.email),
+        "next": safe_next(request, request.GET.get("next")),
+    }
+    return render(request, "registration/sign_in_link_continue.html", context)
+
+
+@never_cache
+@require_POST
+def sign_in_link_continue(request: HttpRequest) -> HttpResponse:
+    """The button on a sign-in link's page: spend the link and sign in."""
+    # The token comes in the body, never in this address: no log line can hold it.
+    user = links.sign_in_link_use(token=request.POST.get("token", ""))
+    if user is None:
+        return link_spent(request)
+    links.sign_in_complete(request, user)
+    next_url = safe_next(request, request.POST.get("next"))
+    return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+password_change = links.full_sign_in_required(auth_views.PasswordChangeView.as_view())

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -19,9 +21,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import invites
-from appointments import importing, services
+from appointments import booking_links, importing, services
 from appointments.forms import (
     AppointmentTypeAdminForm,
+    BookingLinksForm,
     CustomerAdminForm,
     ImportForm,
     VerifyForm,
@@ -39,9 +42,11 @@ from flg.errors import ErrorCode, FlgError
 RECENT = 10
 
 
-def _count_since(model: type, since: dt.datetime) -> Subquery:
+def _count_since(
+    model: type[AppointmentSession] | type[FlgFailure], since: dt.datetime
+) -> Coalesce:
     rows = (
-        model.objects.filter(appointment_type=OuterRef("pk"), created_at__gte=since)
+        model._default_manager.filter(appointment_type=OuterRef("pk"), created_at__gte=since)
         .order_by()
         .values("appointment_type")
         .annotate(n=Count("pk"))
@@ -179,7 +184,7 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
                 "types": queryset,
                 "form": form,
                 "action": "verify_with_flg",
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "opts": self.model._meta,
             },
         )
@@ -216,17 +221,31 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerAdminForm
     change_list_template = "admin/appointments/customer/change_list.html"
-    readonly_fields = ["recent_sessions", "recent_failures"]
+    readonly_fields = ["booking_links", "recent_sessions", "recent_failures"]
     list_display = ["email", "full_name", "lead_id", "lead_group"]
     list_filter = [("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name", "lead_id"]
     list_select_related = ["user", "lead_group"]
-    actions = ["send_invitations"]
+    actions = ["send_invitations", "export_booking_links", "revoke_booking_links"]
     fieldsets = [
         ("Sign-in", {"fields": ["email", "first_name", "last_name", "password"]}),
         ("In FLG 360", {"fields": ["lead_id", "lead_group"]}),
+        ("Personal booking links", {"fields": ["booking_links"]}),
         ("History", {"fields": ["recent_sessions", "recent_failures"]}),
     ]
+
+    @admin.display(description="booking links")
+    def booking_links(self, obj: Customer) -> str:
+        user = obj.user if obj.pk else None
+        found = (
+            booking_links.booking_links_for_customer(customer=obj, base_url=settings.PORTAL_URL)
+            if user is not None and user.is_active and not (user.is_staff or user.is_superuser)
+            else []
+        )
+        return render_to_string(
+            "admin/appointments/includes/booking_links.html",
+            {"customer": obj, "user": user, "links": found},
+        )
 
     @admin.display(description="last 10 sessions")
     def recent_sessions(self, obj: Customer) -> str:
@@ -269,6 +288,56 @@ class CustomerAdmin(admin.ModelAdmin):
             )
         if sent.failed:
             messages.error(request, _invites_failed(sent.failed))
+
+    @admin.action(description="Revoke booking links", permissions=["change"])
+    def revoke_booking_links(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        count = booking_links.booking_links_revoke(customers=queryset)
+        messages.success(
+            request,
+            f"Booking links revoked for {count} customer(s): every link sent to them so far "
+            "stops working. New links made from now on work.",
+        )
+
+    @admin.action(description="Export booking links (CSV)", permissions=["change"])
+    def export_booking_links(
+        self, request: HttpRequest, queryset: QuerySet[Customer]
+    ) -> HttpResponse | None:
+        form = BookingLinksForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            appointment_type = form.cleaned_data["appointment_type"]
+            customers = booking_links.booking_links_customers(
+                appointment_type=appointment_type, customers=queryset
+            )
+            out = io.StringIO()
+            booking_links.booking_links_csv_write(
+                rows=booking_links.booking_links_rows(
+                    appointment_type=appointment_type,
+                    customers=customers,
+                    base_url=settings.PORTAL_URL,
+                    days=form.cleaned_data["days"],
+                ),
+                out=out,
+            )
+            response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="booking-links-{appointment_type.slug}.csv"'
+            )
+            response["Cache-Control"] = "private, no-store"
+            return response
+        return TemplateResponse(
+            request,
+            "admin/appointments/customer/booking_links.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Export booking links",
+                "count": queryset.count(),
+                "form": form,
+                "action": "export_booking_links",
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "opts": self.model._meta,
+            },
+        )
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload, preview (nothing written), then confirm: the same rules as the command."""

@@ -16,6 +16,8 @@ CUSTOMER_EMAIL = "customer@example.com"
 CUSTOMER_PASSWORD = "bookings-demo"  # noqa: S105  (published demo sign-in)
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-demo"  # noqa: S105  (published demo sign-in)
+# The sandbox's own keys, published in the code: the only keys it is ever given.
+SANDBOX_KEY = "sandbox-appointments-key"
 NO_APPOINTMENTS_KEY = "sandbox-no-appointments-key"
 
 GROUPS = [(101, "Homeowners"), (102, "Landlords")]
@@ -72,9 +74,13 @@ CUSTOMERS = [
 
 
 @transaction.atomic
-def seed_demo(*, flg_api_key: str) -> None:
+def seed_demo(*, flg_api_key: str) -> bool:
     """Create or update the demo data, passwords and sign-in lockouts of the demo accounts
-    included; running it twice changes nothing."""
+    included; running it twice changes nothing.
+
+    False when the sandbox is installed and `flg_api_key` is not its own key: a configured key
+    may be a real one, so it is never copied into the sandbox (which would then accept it).
+    """
     groups = {}
     for flg_id, name in GROUPS:
         groups[flg_id], _ = LeadGroup.objects.update_or_create(
@@ -101,7 +107,9 @@ def seed_demo(*, flg_api_key: str) -> None:
     admin.save()
 
     if apps.is_installed("flg_sandbox"):
-        _seed_sandbox(flg_api_key=flg_api_key)
+        _seed_sandbox()
+        return flg_api_key in ("", SANDBOX_KEY)
+    return True
 
 
 def _demo_user(*, email: str, password: str, first_name: str = "", last_name: str = "") -> Any:
@@ -120,7 +128,7 @@ def _demo_user(*, email: str, password: str, first_name: str = "", last_name: st
     return user
 
 
-def _seed_sandbox(*, flg_api_key: str) -> None:
+def _seed_sandbox() -> None:
     """The sandbox plays FLG 360 with the very same ids."""
     from flg_sandbox import models as sandbox
 
@@ -132,11 +140,10 @@ def _seed_sandbox(*, flg_api_key: str) -> None:
         sandbox.Lead.objects.update_or_create(
             lead_id=lead_id, defaults={"lead_group_id": group, "name": f"{first} {last}"}
         )
-    if flg_api_key:
-        sandbox.AccessKey.objects.update_or_create(
-            key=flg_api_key,
-            defaults={"name": "Portal key (Appointments allowed)", "allow_appointments": True},
-        )
+    sandbox.AccessKey.objects.update_or_create(
+        key=SANDBOX_KEY,
+        defaults={"name": "Portal key (Appointments allowed)", "allow_appointments": True},
+    )
     sandbox.AccessKey.objects.update_or_create(
         key=NO_APPOINTMENTS_KEY,
         defaults={"name": "Key without Appointments", "allow_appointments": False},

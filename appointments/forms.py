@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.db import transaction
 
 from accounts import services
 from accounts.forms import EMAIL_TAKEN_MESSAGE
+from appointments import booking_links
 from appointments.models import AppointmentType, Customer
 
 
@@ -116,6 +118,21 @@ class VerifyForm(forms.Form):
         if found is None:
             raise forms.ValidationError(f"No customer has the email or lead id {value!r}.")
         return found
+
+
+class BookingLinksForm(forms.Form):
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.filter(is_active=True),
+        label="Appointment type",
+        help_text="Selected customers who may not book this type are left out of the file.",
+    )
+    days = forms.IntegerField(
+        min_value=1, max_value=booking_links.MAX_DAYS, help_text="How many days the links work."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.BOOKING_LINK_DAYS
 
 
 class ImportForm(forms.Form):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -17,6 +18,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from appointments.models import Customer, LeadGroup
+
+if TYPE_CHECKING:
+    from _csv import Reader  # the type of csv.reader()
 
 REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
 OPTIONAL_COLUMNS = ["lead_group_name"]
@@ -95,7 +99,7 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _reader(text: str) -> csv.reader:  # type: ignore[valid-type]
+def _reader(text: str) -> Reader:
     first_line = text.split("\n", 1)[0]
     try:
         dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")

@@ -119,6 +119,8 @@ class Customer(models.Model):
         related_name="customers",
         help_text="The lead's group in FLG 360; it decides which appointment types are offered.",
     )
+    # Part of every booking link's token: moving it on revokes all of the customer's links.
+    booking_links_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["user__email"]

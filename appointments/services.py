@@ -1,6 +1,6 @@
 """Booking use-cases: which types a customer may book, and their appointment sessions.
 
-Session lifecycle (DESIGN.md): a start reuses an open session for the same customer and type
+Session lifecycle: a start reuses an open session for the same customer and type
 created within the last 30 s that is not yet due, and otherwise calls FLG once, under a
 per-customer lock, so double clicks, several tabs and several workers make one FLG call.
 """

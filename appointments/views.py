@@ -13,11 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import links
 from accounts.views import not_linked
-from appointments import failures, services
-from appointments.models import AppointmentSession, Customer, FlgFailure
+from appointments import booking_links, failures, services
+from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 from flg import sessions
 from flg.errors import FlgError
 
@@ -132,12 +133,26 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @customer_required
 def session_start(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
     appointment_type = services.appointment_type_for_customer(customer=customer, slug=slug)
     if appointment_type is None:
         raise Http404("No such appointment type for this customer.")
+    if request.method == "GET":
+        # The type's own page with its Book button: where a sign-in that began here returns.
+        return render(
+            request,
+            "appointments/book.html",
+            {"appointment_type": appointment_type, "action": request.path},
+        )
+    return _start(request, customer, appointment_type)
+
+
+def _start(
+    request: HttpRequest, customer: Customer, appointment_type: AppointmentType
+) -> HttpResponse:
+    slug = appointment_type.slug
     try:
         session = services.session_start(
             customer=customer,
@@ -150,6 +165,60 @@ def session_start(request: HttpRequest, customer: Customer, slug: str) -> HttpRe
             request, exc, customer=customer, retry_url=retry_url, retry_post=True
         )
     return _see_other(_page_url(session))
+
+
+def _booking_link_page(
+    request: HttpRequest, slug: str, token: str
+) -> tuple[AppointmentType | None, Customer | None]:
+    appointment_type = AppointmentType.objects.filter(slug=slug, is_active=True).first()
+    if appointment_type is None:
+        return None, None
+    customer = booking_links.booking_link_customer(token=token, appointment_type=appointment_type)
+    return appointment_type, customer
+
+
+def _booking_link_spent(
+    request: HttpRequest, appointment_type: AppointmentType | None
+) -> HttpResponse:
+    # Signing in from here returns to the type's Book page.
+    next_url = (
+        reverse("session_start", kwargs={"slug": appointment_type.slug}) if appointment_type else ""
+    )
+    return render(request, "appointments/booking_link_spent.html", {"next": next_url}, status=410)
+
+
+@never_cache
+@require_GET
+def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """A personal booking link: the type's page with its Book button; opening it changes nothing.
+
+    Mail scanners open every link in an email, so only the button's POST signs in and books.
+    """
+    appointment_type, customer = _booking_link_page(request, slug, token)
+    if appointment_type is None or customer is None:
+        return _booking_link_spent(request, appointment_type)
+    return render(
+        request,
+        "appointments/book.html",
+        {
+            "appointment_type": appointment_type,
+            "action": reverse("booking_link_start", kwargs={"slug": slug}),
+            "token": token,
+            "who": links.masked_email(customer.user.email),
+        },
+    )
+
+
+@never_cache
+@require_POST
+def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """Book from a personal booking link: sign in (for booking only) and start the session."""
+    # The token comes in the body, never in this address: no log line can hold it.
+    appointment_type, customer = _booking_link_page(request, slug, request.POST.get("token", ""))
+    if appointment_type is None or customer is None:
+        return _booking_link_spent(request, appointment_type)
+    links.sign_in_for_booking(request, customer.user)
+    return _start(request, customer, appointment_type)
 
 
 def _see_other(url: str) -> HttpResponseRedirect:

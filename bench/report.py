@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.config import (
     CUSTOMERS,
+    DEGRADED_DURATION,
     DURATION,
     FLG_TIMEOUT,
     HANG_SECONDS,
@@ -107,6 +108,7 @@ def results(
         "server_errors_healthy": with_status(healthy.load.statuses, " 500"),
         "statuses_healthy": healthy.load.statuses,
         "degraded": {
+            "duration": DEGRADED_DURATION,
             "flg_timeout_s": FLG_TIMEOUT,
             "hang_seconds": HANG_SECONDS,
             "home_p95_ms": degraded_eps.get("home", {}).get("p95_ms"),
@@ -119,6 +121,14 @@ def results(
             "starts_waiting_for_timeout": degraded.load.statuses.get("start slow", 0),
             "flg_calls": degraded.flg_calls,
             "breaker_opened_at_s": degraded.breaker_opened_at_s,
+            # Starts that waited the full timeout, by when they began: before the breaker first
+            # opened, and after it per cooldown (each window's half-open probe: at most 1).
+            "starts_waiting_before_open": degraded.after_open["first_wave"],
+            "starts_waiting_per_cooldown_after_open": degraded.after_open["per_cooldown"],
+            "starts_waiting_per_cooldown_max": degraded.after_open["max"],
+            "starts_waiting_after_open_began_at_s": degraded.after_open["began_at_s"],
+            # Simultaneous starts with the breaker closed, and a customer loading home meanwhile.
+            "burst": degraded.burst,
             # Anything besides sign-in and starts that took that long, and when (seconds
             # into the phase): a worker whose threads all wait on FLG would show here.
             "slow_answers": [
@@ -213,6 +223,22 @@ def print_table(r: dict[str, Any]) -> None:
             "FLG hanging: starts / waited for the timeout",
             f"{d['starts']} / {d['starts_waiting_for_timeout']} ({d['flg_calls']} FLG calls)",
             "",
+        ),
+        (
+            "  waited before the breaker opened / per cooldown after",
+            f"{d['starts_waiting_before_open']} / {d['starts_waiting_per_cooldown_after_open']}",
+            "<= 1 per cooldown",
+        ),
+        (
+            f"FLG hanging: {d['burst']['starts']} starts at once, waited for the timeout",
+            f"{d['burst']['waited_for_timeout']} ({d['burst']['flg_calls']} FLG calls, "
+            f"{d['burst']['statuses']})",
+            "",
+        ),
+        (
+            "  home meanwhile: p95 (max)",
+            f"{d['burst']['home_p95_ms']} ms ({d['burst']['home_max_ms']} ms)",
+            "< 100 ms",
         ),
         (
             "10k customers, 100k sessions: home p50",

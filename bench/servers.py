@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config import (
+    BREAKER_COOLDOWN,
     HANG_SECONDS,
     INJECTED_MS,
     OUT,
@@ -34,7 +35,13 @@ class Portal:
 def start(workspace: Workspace) -> Portal:
     """The sandbox under gunicorn, then the portal under gunicorn, calling it as FLG."""
     sandbox_port, portal_port = free_port(), free_port()
-    sandbox_env = {**workspace.env, "FLG_SANDBOX": "1", "FLG_SANDBOX_SESSION_TTL": "1800"}
+    sandbox_env = {
+        **workspace.env,
+        "FLG_SANDBOX": "1",
+        # DEBUG is off, as in production: the bench's host is a demo host on purpose.
+        "FLG_SANDBOX_DEMO_HOST": "1",
+        "FLG_SANDBOX_SESSION_TTL": "1800",
+    }
     gunicorn(
         workspace.src,
         sandbox_env,
@@ -76,4 +83,4 @@ def close_breaker(workspace: Workspace) -> None:
     if workspace.cache.startswith("redis"):
         manage(workspace, "shell", "-c", "from flg import breaker; breaker.reset()")
     else:
-        time.sleep(31)  # per-process breakers: wait out the cool-down
+        time.sleep(BREAKER_COOLDOWN + 1)  # per-process breakers: wait out the cool-down

@@ -75,6 +75,10 @@ def base_env(tmp: Path, database_url: str, cache: str) -> dict[str, str]:
         SECURE_HSTS_SECONDS="0",
         FLG_API_KEY="bench-key",
         FLG_TIMEOUT=str(FLG_TIMEOUT),
+        # migrate, bench/seed.py and the stages' manage.py calls reach the sandbox's tables too,
+        # which exist only with it installed; the portal's server turns it off for itself.
+        FLG_SANDBOX="1",
+        FLG_SANDBOX_DEMO_HOST="1",
         # Each simulated customer books every two seconds or so, far past the abuse guard of
         # 10 a minute; the guard's cost (two cache calls a start) is still paid.
         BOOKING_SESSIONS_PER_MINUTE="100000",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
@@ -20,23 +21,46 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def cache_state() -> str:
+    """Whether the shared cache (Redis) answers now: "ok" or "unavailable".
+
+    A per-process cache cannot be out. Reported, never a reason to take the instance out of
+    service: the portal works without the cache, and every replica would fail together.
+    """
+    for backend in caches.all(initialized_only=False):
+        is_available = getattr(backend, "is_available", None)
+        if is_available is not None and not is_available():
+            return "unavailable"
+    return "ok"
+
+
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for customers: the database answers and FLG is configured."""
+    """Ready for customers: the database answers and FLG is configured; the cache reported."""
+    state = cache_state()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:
         return JsonResponse(
-            {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, status=503
+            {
+                "status": "unavailable",
+                "reason": f"database: {type(exc).__name__}",
+                "cache": state,
+            },
+            status=503,
         )
     if not sessions.is_configured():
         return JsonResponse(
-            {"status": "unavailable", "reason": "FLG_DOMAIN or FLG_API_KEY is not set"},
+            {
+                "status": "unavailable",
+                "reason": "FLG_DOMAIN or FLG_API_KEY is not set",
+                "cache": state,
+            },
             status=503,
         )
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "ok", "cache": state})
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -13,6 +13,8 @@ from typing import Any
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+from django.utils.functional import LazyObject
 
 from flg import sessions
 
@@ -43,7 +45,12 @@ class RequestIdMiddleware:
 
     @staticmethod
     def log(request: HttpRequest, status: int, started: float) -> None:
+        # Only a user the request already loaded: reading request.user here would load the
+        # session for every request (the cache, the database) just to write a log line, and
+        # fail with them when they are down.
         user = getattr(request, "user", None)
+        if isinstance(user, LazyObject):  # not yet loaded: AuthenticationMiddleware's wrapper
+            user = getattr(request, "_cached_user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         path = loggable_path(request)
@@ -105,3 +112,21 @@ class PortalCSPMiddleware(CSPMiddleware):
         replace.setdefault("frame-src", sessions.booking_origins() or ["'none'"])
         parts.replace = replace
         return parts
+
+
+class PrivatePagesMiddleware:
+    """Mark every page the portal renders `Cache-Control: private, no-store`.
+
+    Customer pages show names, appointments and booking links, and even the sign-in page
+    carries a CSRF token: no page of ours is one a browser's or a proxy's cache may keep.
+    Added to whatever a view chose itself (never_cache's directives stay). Static files never
+    get here: WhiteNoise answers them further out, with their own headers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -8,6 +8,7 @@ with `ImproperlyConfigured` and one sentence saying what to change.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -86,6 +87,22 @@ def parse_flg_domain(raw: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
+def parse_trusted_proxies(raw: str) -> list[str]:
+    """TRUSTED_PROXIES (addresses or CIDR ranges, comma-separated) as normalised networks."""
+    networks = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(entry)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES entry {entry!r} is not an IP address or a CIDR range "
+                "(e.g. 10.0.0.5 or 172.16.0.0/12, with no host bits set)."
+            ) from None
+    return networks
+
+
 # --- Core ---------------------------------------------------------------------------------
 
 DEBUG = _bool("DEBUG", False)
@@ -120,8 +137,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every line logged while a request is served carries its id.
     "bookingportal.middleware.RequestIdMiddleware",
+    # Before anything reads the scheme or the client's address (the https redirect).
+    "bookingportal.proxy.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which answers static files with their own caching headers.
+    "bookingportal.middleware.PrivatePagesMiddleware",
     "bookingportal.middleware.PortalCSPMiddleware",
     "bookingportal.middleware.PermissionsPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -176,6 +197,16 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 # With a cache every worker shares (Redis), sessions are read from it and written through to
 # the database, saving a query on every page. A per-process cache could serve a signed-out
 # session from another worker, so then sessions stay in the database only.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down or stalled must not take the site with it: short timeouts, and every error
+    # a miss (bookingportal.cache). Limits and the breaker then count per process; sessions
+    # get an alias without that fallback, so they come from the database meanwhile.
+    CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
+    CACHES["sessions"] = {
+        **CACHES["default"],
+        "OPTIONS": {**CACHES["default"].get("OPTIONS", {}), "LOCAL_FALLBACK": False},
+    }
+    SESSION_CACHE_ALIAS = "sessions"
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -212,6 +243,24 @@ EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
 EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, minimum=1)
+# For the file backend (django.core.mail.backends.filebased.EmailBackend): one file per email.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
+
+# --- Links that sign in (django-sesame) -------------------------------------------------------
+
+# How long an emailed sign-in link works; it works once, and a newer one spends it.
+SIGN_IN_LINK_MINUTES = _int("SIGN_IN_LINK_MINUTES", 15, minimum=1)
+# How long a personal booking link works (reusable until then, revocable per customer).
+BOOKING_LINK_DAYS = _int("BOOKING_LINK_DAYS", 14, minimum=1)
+if BOOKING_LINK_DAYS > 365:
+    raise ImproperlyConfigured(f"BOOKING_LINK_DAYS must be at most 365, not {BOOKING_LINK_DAYS}.")
+# Every link carries its own expiry (accounts.links); sesame's age is only the outer bound, and
+# setting one makes sesame put the creation time in the token. Changing the password or the
+# email spends every link of that account.
+SESAME_MAX_AGE = dt.timedelta(days=366)
+SESAME_INVALIDATE_ON_PASSWORD_CHANGE = True
+SESAME_INVALIDATE_ON_EMAIL_CHANGE = True
+SESAME_ONE_TIME = False
 
 # --- Language, time, static files ---------------------------------------------------------
 
@@ -251,6 +300,9 @@ if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
+# With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
+# on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.
+FLG_SANDBOX_DEMO_HOST = _bool("FLG_SANDBOX_DEMO_HOST", False)
 # Demo mode (`make run`): the sandbox creates a lead it does not know on first use, so every
 # customer added by hand, by import or by invitation can book. Off, it answers as FLG does.
 FLG_SANDBOX_AUTO_LEADS = _bool("FLG_SANDBOX_AUTO_LEADS", False)
@@ -283,6 +335,12 @@ FLG_BOOKING_HOSTS = [
     if h.strip()
 ]
 FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
+# Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
+# thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
+# not need it always find a free thread.
+FLG_MAX_CONCURRENT_CALLS = _int(
+    "FLG_MAX_CONCURRENT_CALLS", max(1, _int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
+)
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
 # booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
@@ -293,15 +351,25 @@ BOOKING_SESSIONS_PER_MINUTE = _int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
 
 # --- Proxy, HTTPS, cookies and headers --------------------------------------------------
 
-# Only a TLS-terminating proxy we control may tell us the request was https.
-TRUST_X_FORWARDED_PROTO = _bool("TRUST_X_FORWARDED_PROTO", False)
-if TRUST_X_FORWARDED_PROTO:
+# Only our own proxies may say who the client is (X-Forwarded-For) and that it used https
+# (X-Forwarded-Proto): bookingportal.proxy drops those headers from every other peer.
+TRUSTED_PROXIES = parse_trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
+if _bool("TRUST_X_FORWARDED_PROTO", False):
+    raise ImproperlyConfigured(
+        "TRUST_X_FORWARDED_PROTO is replaced by TRUSTED_PROXIES: set it to your proxy's "
+        "addresses (e.g. 10.0.0.5 or 172.16.0.0/12) and remove TRUST_X_FORWARDED_PROTO."
+    )
+if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Production (DEBUG off) is https only; each switch can be turned off, e.g. to try the
 # production settings over plain http on loopback.
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if FLG_SANDBOX and FLG_BASE_URL.startswith("http://"):
+    # The sandbox at its default plain-http loopback address: the portal calls its API there,
+    # and FLG's client never follows a redirect, so a redirect to https would fail every start.
+    SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
@@ -355,7 +423,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
-# The address lockouts count: REMOTE_ADDR, or behind our proxy (TRUST_X_FORWARDED_PROTO) the
+# The address lockouts count: REMOTE_ADDR, or behind our proxies (TRUSTED_PROXIES) the
 # address it appended to X-Forwarded-For. Our own ten lines rather than django-ipware, whose
 # guesses from many headers a client could steer.
 AXES_CLIENT_IP_CALLABLE = "bookingportal.proxy.client_ip"
@@ -389,5 +457,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Its debug lines name the account a link token belongs to.
+        "sesame": {"level": "WARNING"},
     },
 }

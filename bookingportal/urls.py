@@ -15,5 +15,9 @@ urlpatterns = [
     path("", include("appointments.urls")),
 ]
 
-if settings.FLG_SANDBOX:
+if settings.FLG_SANDBOX and (settings.DEBUG or settings.FLG_SANDBOX_DEMO_HOST):
+    # Never by accident on a production host: with DEBUG off, only on a declared demo host
+    # (otherwise flg.E002 says why it is missing).
     urlpatterns.append(path("sandbox/", include("flg_sandbox.urls")))
+
+handler500 = "bookingportal.errors.server_error"

@@ -52,10 +52,21 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
                 id="flg.W004",
             )
         )
-    if settings.FLG_SANDBOX and not settings.DEBUG:
+    if settings.FLG_SANDBOX and not settings.DEBUG and not settings.FLG_SANDBOX_DEMO_HOST:
+        problems.append(
+            Error(
+                "FLG_SANDBOX is on with DEBUG off, and FLG_SANDBOX_DEMO_HOST does not say this is "
+                "a demo host: the fake FLG 360 is not mounted.",
+                hint="Turn FLG_SANDBOX off in production; on a demo host set "
+                "FLG_SANDBOX_DEMO_HOST=1.",
+                id="flg.E002",
+            )
+        )
+    elif settings.FLG_SANDBOX and not settings.DEBUG:
         problems.append(
             Warning(
-                "FLG_SANDBOX is on with DEBUG off: the fake FLG 360 is mounted at /sandbox/.",
+                "FLG_SANDBOX is on with DEBUG off: the fake FLG 360 is mounted at /sandbox/ "
+                "(FLG_SANDBOX_DEMO_HOST is set).",
                 hint="Turn FLG_SANDBOX off in production.",
                 id="flg.W003",
             )

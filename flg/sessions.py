@@ -266,14 +266,18 @@ def create(*, lead: str, appointment_type: uuid.UUID, customer_id: int | None = 
     """Create an appointment session for a lead and an appointment type."""
     if not is_configured():
         raise FlgNotConfigured("FLG_DOMAIN or FLG_API_KEY is not set.")
-    if breaker.is_open():
-        raise FlgUnavailable(
-            "Not calling FLG: the circuit breaker is open after repeated failures."
-        )
     if not isinstance(appointment_type, uuid.UUID):
         # A string would be sent fine but never match the echoed UUID: a wasted session.
         appointment_type = uuid.UUID(str(appointment_type))
-    payload = {"lead": str(lead), "appointmentType": str(appointment_type)}
+    # This process's cap first, so a call refused for want of a place never touches the
+    # breaker's shared state (nor takes the half-open breaker's one probe). Either refusal is
+    # immediate, and is no call to FLG, so it is not logged as one.
+    with transport.slot(), breaker.guard():
+        return _post(lead=str(lead), appointment_type=appointment_type, customer_id=customer_id)
+
+
+def _post(*, lead: str, appointment_type: uuid.UUID, customer_id: int | None) -> FlgSession:
+    payload = {"lead": lead, "appointmentType": str(appointment_type)}
     started = time.monotonic()
     status: int | None = None
     outcome = "error"
@@ -283,18 +287,14 @@ def create(*, lead: str, appointment_type: uuid.UUID, customer_id: int | None = 
         if answer.status != 200:
             raise error_for(answer)
         session = parse_session(
-            answer.body, lead=str(lead), appointment_type=appointment_type, hosts=booking_hosts()
+            answer.body, lead=lead, appointment_type=appointment_type, hosts=booking_hosts()
         )
         outcome = "ok"
+        return session
     except FlgError as exc:
         outcome = exc.code
         status = exc.status if exc.status is not None else status
-        if isinstance(exc, FlgUnavailable):
-            breaker.failure_record()
         raise
-    else:
-        breaker.reset()
-        return session
     finally:
         latency_ms = round((time.monotonic() - started) * 1000)
         logger.info(
@@ -327,4 +327,5 @@ def probe_status(*, key: str | None = None) -> int:
     use_key = settings.FLG_API_KEY if key is None else key
     if not use_key:
         raise FlgNotConfigured("FLG_API_KEY is not set.")
-    return transport.post(sessions_url(), key=use_key, payload={"appointmentType": ""}).status
+    with transport.slot():
+        return transport.post(sessions_url(), key=use_key, payload={"appointmentType": ""}).status

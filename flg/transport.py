@@ -3,6 +3,8 @@
 Every request to FLG goes through `post`. It never follows a redirect, never reads more than
 MAX_ANSWER_BYTES, finishes within FLG_TIMEOUT, retries only where FLG cannot have acted on the
 first attempt, and removes the access key from whatever FLG says before anyone can quote it.
+Callers hold a `slot` around it: at most FLG_MAX_CONCURRENT_CALLS calls per process wait on FLG,
+so a hanging FLG cannot take every thread from the pages that do not need it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -32,6 +36,9 @@ CONNECT_TIMEOUT = 3.05
 # Refused connections are retried quickly (nothing reached FLG, so no duplicate can result).
 REFUSED_RETRY_DELAYS = (0.1, 0.3)
 GATEWAY_RETRY_DELAY = 0.25
+# How long a call may wait for a place when all are taken: long enough to ride out a burst on
+# a healthy FLG (a place frees in a few hundred ms), far too short to queue behind a hang.
+SLOT_WAIT = 0.05
 
 # Visible ASCII only: a header cannot carry anything else unchanged, and a key pasted with a
 # curly quote or a non-breaking space would otherwise fail deep inside http.client.
@@ -88,6 +95,35 @@ def connections_close() -> None:
     if session is not None:
         session.close()
         _local.session = None
+
+
+_slots_lock = threading.Lock()
+_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+def _semaphore() -> tuple[int, threading.BoundedSemaphore]:
+    global _slots
+    size = settings.FLG_MAX_CONCURRENT_CALLS
+    with _slots_lock:
+        if _slots is None or _slots[0] != size:
+            _slots = (size, threading.BoundedSemaphore(size))
+        return _slots
+
+
+@contextmanager
+def slot() -> Iterator[None]:
+    """Hold one of this process's FLG_MAX_CONCURRENT_CALLS places; FlgUnavailable when none is
+    free, at once rather than queueing the request behind calls that may be hanging."""
+    size, semaphore = _semaphore()
+    if not semaphore.acquire(timeout=SLOT_WAIT):
+        raise FlgUnavailable(
+            f"Not calling FLG: this process already has {size} calls waiting on FLG "
+            "(FLG_MAX_CONCURRENT_CALLS)."
+        )
+    try:
+        yield
+    finally:
+        semaphore.release()
 
 
 def _headers(key: str) -> dict[str, str]:

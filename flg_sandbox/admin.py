@@ -18,8 +18,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class AccessKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "allow_appointments"]
+    # A key is typed in once, when it is added, and never shown again, not even to staff.
+    list_display = ["name", "key_masked", "allow_appointments"]
     list_editable = ["allow_appointments"]
+    readonly_fields = ["key_masked"]
+
+    @admin.display(description="key")
+    def key_masked(self, obj: AccessKey) -> str:
+        return obj.key_masked
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        key = "key_masked" if obj is not None else "key"
+        return ("name", key, "allow_appointments")
 
 
 class LeadAdmin(admin.ModelAdmin):
@@ -64,7 +74,7 @@ class FaultAdmin(admin.ModelAdmin):
         return False
 
 
-if settings.FLG_SANDBOX:
+if settings.FLG_SANDBOX and (settings.DEBUG or settings.FLG_SANDBOX_DEMO_HOST):
     admin.site.register(AccessKey, AccessKeyAdmin)
     admin.site.register(Lead, LeadAdmin)
     admin.site.register(AppointmentType, AppointmentTypeAdmin)

@@ -26,6 +26,11 @@ class AccessKey(models.Model):
     def __str__(self) -> str:
         return self.name or "access key"
 
+    @property
+    def key_masked(self) -> str:
+        """The key as the sandbox shows it: never whole, the start only of a long one."""
+        return (self.key[:4] if len(self.key) >= 12 else "") + "•" * 8
+
 
 class Lead(models.Model):
     lead_id = models.CharField(max_length=20, unique=True)

@@ -91,7 +91,8 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
 @never_cache
 @xframe_options_exempt
 # FLG's screen is made to be framed: by the portal on this host or another loopback port.
-@csp_replace({"frame-ancestors": ["'self'", "http://127.0.0.1:*", "http://localhost:*"]})
+# (django-csp types its decorators for views without URL arguments, hence the ignore.)
+@csp_replace({"frame-ancestors": ["'self'", "http://127.0.0.1:*", "http://localhost:*"]})  # type: ignore[arg-type]
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, token: str) -> HttpResponse:
     session = get_object_or_404(

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from appointments.models import AppointmentType, Customer, LeadGroup
 
@@ -234,3 +235,12 @@ def recorder(settings):
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def staff(db):
+    """A signed-in superuser's client, for the admin."""
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
+    client = Client()
+    client.force_login(user)
+    return client

@@ -33,6 +33,7 @@ NAMES = {
     "CSRF_COOKIE_SECURE",
     "LOG_FORMAT",
     "TRUST_X_FORWARDED_PROTO",
+    "TRUSTED_PROXIES",
     "STATIC_ROOT",
     "PORT",
 }
@@ -45,12 +46,13 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, timeout: int = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def manage(*args: str, timeout: int | str = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    # (`timeout` may arrive as text, since callers pass the environment as **dict[str, str].)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=clean_env(**env),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=float(timeout),
     )

@@ -25,7 +25,7 @@ EXCEPTIONS = {"appointments/demo.py": {"flg_sandbox"}}
 
 def imports_of(path: Path) -> list[tuple[int, str, list[str]]]:
     """(line, module, names) for every import in the file, those inside functions included."""
-    found = []
+    found: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name, []) for alias in node.names]

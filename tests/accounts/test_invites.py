@@ -9,7 +9,6 @@ import smtplib
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -41,10 +40,12 @@ def import_file(tmp_path, text=GOOD, *args):
     return out.getvalue()
 
 
-def link_in(message) -> str:
-    return re.search(
+def link_in(message):
+    found = re.search(
         r"https://book\.example\.com(/accounts/invite/[^/\s]+/[^/\s]+/)", message.body
-    )[1]
+    )
+    assert found, message.body
+    return found[1]
 
 
 def mail_to(address):
@@ -162,10 +163,10 @@ def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path,
 
     real_send = invites.send_mail
 
-    def refuse_bob(subject, body, sender, to):
+    def refuse_bob(subject, body, sender, to, **kwargs):
         if to == ["bob@example.com"]:
             raise smtplib.SMTPRecipientsRefused({"bob@example.com": (550, b"no")})
-        return real_send(subject, body, sender, to)
+        return real_send(subject, body, sender, to, **kwargs)
 
     monkeypatch.setattr(invites, "send_mail", refuse_bob)
     with pytest.raises(CommandError, match=r"no invitation could be sent to bob@example\.com"):
@@ -175,14 +176,6 @@ def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path,
 
 
 # --- From the admin -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_admin_import_sends_invitations_when_asked(staff):

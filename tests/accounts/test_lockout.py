@@ -145,7 +145,7 @@ def test_an_operator_unlocks_a_customer_from_the_command_line(customer, settings
 
 
 def test_behind_our_proxy_each_client_is_counted_by_the_address_the_proxy_saw(customer, settings):
-    settings.TRUST_X_FORWARDED_PROTO = True
+    settings.TRUSTED_PROXIES = [PROXY]
     # The proxy appends the address it saw; a client can only forge entries to its left.
     for n in range(settings.AXES_FAILURE_LIMIT):
         sign_in("casey@example.com", "wrong", PROXY, HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, {HOME}")
@@ -157,7 +157,7 @@ def test_behind_our_proxy_each_client_is_counted_by_the_address_the_proxy_saw(cu
 
 
 def test_without_our_proxy_a_forged_x_forwarded_for_changes_nothing(customer, settings):
-    settings.TRUST_X_FORWARDED_PROTO = False
+    settings.TRUSTED_PROXIES = []
     for n in range(settings.AXES_FAILURE_LIMIT):
         sign_in("casey@example.com", "wrong", HOME, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
     forged = sign_in("casey@example.com", PASSWORD, HOME, HTTP_X_FORWARDED_FOR=ELSEWHERE)
@@ -168,9 +168,9 @@ def test_the_client_address_is_always_a_valid_address_or_none(settings):
     request = RequestFactory().get(
         "/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9"
     )
-    settings.TRUST_X_FORWARDED_PROTO = False
+    settings.TRUSTED_PROXIES = []
     assert client_ip(request) == PROXY
-    settings.TRUST_X_FORWARDED_PROTO = True
+    settings.TRUSTED_PROXIES = [PROXY]
     assert client_ip(request) == "203.0.113.9"
     forged = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="nonsense")
     assert client_ip(forged) == PROXY

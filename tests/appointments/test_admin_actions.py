@@ -22,14 +22,6 @@ def flg_ready(sandbox, customer, type_for_all, type_for_homeowners):
     return sandbox
 
 
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def shown(response) -> list[tuple[int, str]]:
     return [(m.level, str(m)) for m in response.context["messages"]]
 

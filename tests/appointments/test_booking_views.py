@@ -104,7 +104,9 @@ def newest_session() -> AppointmentSession:
 
 
 def seconds_remaining(page: str) -> int:
-    return int(re.search(r'data-seconds-remaining="(\d+)"', page).group(1))
+    found = re.search(r'data-seconds-remaining="(\d+)"', page)
+    assert found, page
+    return int(found.group(1))
 
 
 def due_moment(settings) -> dt.datetime:
@@ -225,8 +227,11 @@ def test_start_over_always_makes_a_fresh_session(flg_ready, signed_in):
     assert flg_ready.calls() == 3
 
 
-def test_start_is_post_only(flg_ready, signed_in):
-    assert signed_in.get(START_URL).status_code == 405
+def test_a_get_of_start_shows_the_types_page_and_calls_no_one(flg_ready, signed_in):
+    # Where a sign-in that began at this address returns: a page, not a 405.
+    page = signed_in.get(START_URL)
+    assert page.status_code == 200
+    assert '<form method="post" action="/book/initial-consultation/">' in page.content.decode()
     assert flg_ready.calls() == 0
 
 

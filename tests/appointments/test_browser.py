@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import CHROMIUM, PASSWORD
 
-# The repository root: node_modules and test-artifacts live beside manage.py, not in tests/.
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -30,7 +29,7 @@ pytestmark = [
 class Console:
     """Every console error and uncaught exception on a page, its frames included."""
 
-    def __init__(self, page) -> None:
+    def __init__(self, page):
         self.errors: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))

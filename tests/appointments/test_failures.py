@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,14 +23,6 @@ FAILURES_URL = "admin:appointments_flgfailure_changelist"
 def flg_ready(sandbox, customer, type_for_all, type_for_homeowners):
     sandbox.mirror()
     return sandbox
-
-
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def row_text(failure: FlgFailure) -> str:

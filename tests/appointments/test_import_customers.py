@@ -253,14 +253,6 @@ def test_a_file_that_cannot_be_read_says_so(tmp_path):
 # --- The same import from the admin -----------------------------------------------------
 
 
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def upload(client, text, **extra):
     data = {"file": io.BytesIO(text.encode()), **extra}
     data["file"].name = "customers.csv"
@@ -268,7 +260,9 @@ def upload(client, text, **extra):
 
 
 def payload_of(page: str) -> str:
-    return re.search(r'name="payload" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="payload" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
 
 
 def test_the_customer_list_offers_the_import(staff):

@@ -337,7 +337,7 @@ def test_axe_finds_no_violations_on_the_new_pages(axe_page, live_server, portal,
     page = axe_page
     sign_in(page, live_server)
     if where == "not-allowed":
-        page.goto(live_server.url + "/book/initial-consultation/")
+        page.goto(live_server.url + "/accounts/logout/")
         page.get_by_role("heading", name="This page cannot be opened that way").wait_for()
     elif where == "busy":
         # The busy state without leaving the page: the submission itself is cancelled.

@@ -40,6 +40,7 @@ NOT_FOR_OPERATORS = {
     "FLG_SANDBOX_SESSION_TTL": "the sandbox is never on in production",
     "FLG_API_KEY_FILE": "the key is FLG_API_KEY in the Secret",
     "GUNICORN_BIND": "the container port and the probes depend on it",
+    "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.
 EGRESS = {
@@ -287,7 +288,7 @@ def test_the_configmap_holds_no_secret_and_is_for_production():
     assert data["DEBUG"] == "0"
     assert data["FLG_SANDBOX"] == "0"
     assert data["LOG_FORMAT"] == "json"
-    assert data["TRUST_X_FORWARDED_PROTO"] == "1"
+    assert "TRUST_X_FORWARDED_PROTO" not in data  # replaced by TRUSTED_PROXIES
     assert data["TRUSTED_PROXIES"]
 
 

@@ -35,7 +35,7 @@ def parse(answer: object) -> sessions.FlgSession:
 
 def published_with(**changes: object) -> dict[str, object]:
     """The published example with fields changed; a value of ... removes the field."""
-    answer = dict(PUBLISHED)
+    answer: dict[str, object] = dict(PUBLISHED)
     for name, value in changes.items():
         key = " publicUrl" if name == "publicUrl" else name
         if value is ...:
@@ -82,8 +82,10 @@ def test_it_accepts_the_type_echoed_in_capitals():
     assert parse(published_with(appointmentType=str(TYPE).upper())).appointment_type == TYPE
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
+def utc(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,9 @@ def test_the_deploy_check_fails_with_the_sandbox_on():
         "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     )
     assert result.returncode != 0
-    assert "flg.W003" in result.stdout + result.stderr
+    # Without FLG_SANDBOX_DEMO_HOST the sandbox refuses to mount: an error, not just a warning
+    # (tests/flg_sandbox/test_sandbox_key.py has the demo host's warning, flg.W003).
+    assert "flg.E002" in result.stdout + result.stderr
 
 
 def test_the_deploy_check_fails_when_cookies_may_travel_over_plain_http():
@@ -120,7 +122,7 @@ def test_sign_in_is_throttled_by_email_and_address_together():
 
 
 def test_x_forwarded_proto_counts_only_behind_our_proxy():
-    assert settings_with(**PRODUCTION_ENV, TRUST_X_FORWARDED_PROTO="1")["proxy_header"] == [
+    assert settings_with(**PRODUCTION_ENV, TRUSTED_PROXIES="127.0.0.1")["proxy_header"] == [
         "HTTP_X_FORWARDED_PROTO",
         "https",
     ]
@@ -128,7 +130,7 @@ def test_x_forwarded_proto_counts_only_behind_our_proxy():
         "from django.test import RequestFactory; "
         "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
     )
-    trusted = manage("shell", "-c", code, **PRODUCTION_ENV, TRUST_X_FORWARDED_PROTO="1")
+    trusted = manage("shell", "-c", code, **PRODUCTION_ENV, TRUSTED_PROXIES="127.0.0.1")
     untrusted = manage("shell", "-c", code, **PRODUCTION_ENV)
     assert trusted.stdout.splitlines()[-1] == "True", trusted.stderr
     assert untrusted.stdout.splitlines()[-1] == "False", untrusted.stderr

@@ -34,7 +34,7 @@ def test_healthz_takes_no_time(client):
 def test_readyz_is_ok_when_the_database_answers_and_flg_is_configured(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "cache": "ok"}
 
 
 def broken(*args, **kwargs):
@@ -45,7 +45,11 @@ def test_readyz_is_503_with_a_reason_when_the_database_is_down(client, monkeypat
     monkeypatch.setattr(connection, "cursor", broken)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "reason": "database: ConnectionError"}
+    assert response.json() == {
+        "status": "unavailable",
+        "reason": "database: ConnectionError",
+        "cache": "ok",
+    }
 
 
 @pytest.mark.parametrize("setting", ["FLG_API_KEY", "FLG_BASE_URL"])
@@ -56,6 +60,7 @@ def test_readyz_is_503_with_a_reason_when_flg_is_not_configured(client, settings
     assert response.json() == {
         "status": "unavailable",
         "reason": "FLG_DOMAIN or FLG_API_KEY is not set",
+        "cache": "ok",
     }
 
 

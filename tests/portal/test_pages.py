@@ -14,8 +14,8 @@ LAYOUT = "Skip to main content"
 @pytest.mark.parametrize(
     "url",
     [
-        "/book/initial-consultation/",
         "/book/initial-consultation/session/00000000-0000-4000-8000-000000000000/refresh/",
+        "/book/initial-consultation/session/00000000-0000-4000-8000-000000000000/booked/",
         "/accounts/logout/",
     ],
 )

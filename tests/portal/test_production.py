@@ -38,7 +38,7 @@ def gunicorn_portal(tmp_path_factory):
         STATIC_ROOT=str(tmp / "static"),
         FLG_DOMAIN="demo.flg360.co.uk",
         FLG_API_KEY="production-key",
-        TRUST_X_FORWARDED_PROTO="1",
+        TRUSTED_PROXIES="127.0.0.1",
         CSRF_COOKIE_SECURE="1",
         WEB_CONCURRENCY="1",
         GUNICORN_THREADS="2",

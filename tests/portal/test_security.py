@@ -12,7 +12,7 @@ from django.test import Client
 from tests.conftest import PASSWORD
 from tests.processes import manage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
 PRODUCTION_ENV = {
@@ -103,13 +103,13 @@ def test_production_redirects_to_https_except_health(client, settings):
 
 
 def test_x_forwarded_proto_is_trusted_only_when_configured():
-    env = {**PRODUCTION_ENV, "TRUST_X_FORWARDED_PROTO": "1"}
+    env = {**PRODUCTION_ENV, "TRUSTED_PROXIES": "127.0.0.1"}
     code = (
         "from django.test import RequestFactory; "
         "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
     )
     trusted = manage("shell", "-c", code, **env)
-    untrusted = manage("shell", "-c", code, **{**env, "TRUST_X_FORWARDED_PROTO": "0"})
+    untrusted = manage("shell", "-c", code, **{**env, "TRUSTED_PROXIES": ""})
     assert trusted.stdout.strip().splitlines()[-1] == "True", trusted.stderr
     assert untrusted.stdout.strip().splitlines()[-1] == "False", untrusted.stderr
 
@@ -124,7 +124,9 @@ def test_the_deploy_check_fails_with_the_sandbox_on():
     env = {**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "flg.W003" in result.stdout + result.stderr
+    # Without FLG_SANDBOX_DEMO_HOST the sandbox refuses to mount: an error, not just a warning
+    # (tests/flg_sandbox/test_sandbox_key.py has the demo host's warning, flg.W003).
+    assert "flg.E002" in result.stdout + result.stderr
 
 
 # --- Health -------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def test_healthz_answers_without_the_database(client, django_assert_num_queries)
 def test_readyz_is_ok_when_ready(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "cache": "ok"}
 
 
 def test_readyz_is_503_with_a_reason_when_flg_is_not_configured(client, settings):
@@ -214,9 +216,9 @@ def test_behind_the_proxy_the_address_is_the_proxys_own_entry(customer, settings
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9"
     )
-    settings.TRUST_X_FORWARDED_PROTO = False
+    settings.TRUSTED_PROXIES = []
     assert client_ip(request) == "10.0.0.2"
-    settings.TRUST_X_FORWARDED_PROTO = True
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     assert client_ip(request) == "203.0.113.9"
     forged = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="nonsense")
     assert client_ip(forged) == "10.0.0.2"

@@ -22,7 +22,15 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with published passwords, so it refuses to run with "
                 "DEBUG off. Use --force if this really is a demo or test machine."
             )
-        demo.seed_demo(flg_api_key=settings.FLG_API_KEY)
+        key_is_the_sandboxs = demo.seed_demo(flg_api_key=settings.FLG_API_KEY)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        if not key_is_the_sandboxs:
+            self.stdout.write(
+                self.style.WARNING(
+                    "FLG_API_KEY is not the sandbox's key, so it was not copied into the sandbox "
+                    "(it may be a real FLG 360 key). To book against the sandbox, set "
+                    f"FLG_API_KEY={demo.SANDBOX_KEY} or leave it unset."
+                )
+            )
         self.stdout.write(f"  Customer: {demo.CUSTOMER_EMAIL} / {demo.CUSTOMER_PASSWORD}")
         self.stdout.write(f"  Admin:    {demo.ADMIN_EMAIL} / {demo.ADMIN_PASSWORD}")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0004_flg_failure_code_choices'),
+        ('appointments', '0005_customer_booking_links_revision'),
     ]
 
     operations = [

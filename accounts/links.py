@@ -1,0 +1,238 @@
+"""Links that sign a person in: one-time sign-in links, and the tokens of booking links.
+
+Tokens are django-sesame's (a signed user id and creation time, no crypto of our own). Ours
+adds, in clear but covered by the signature, an expiry and a few numbers the caller checks
+against the database: `<numbers>.<expiry>.<sesame token>`, each number in base 36. Changing
+the account's password or email spends every token (sesame's revocation key).
+
+A sign-in link carries the count of links the account has been sent (SignInLinks): sending a
+new one or using this one moves the count on, so a link works once and only the newest works.
+
+Links never sign in staff: an email account broken into must not open the admin.
+
+A session begun from a booking link may book but not change the password or email; the mark
+is kept in the Django session until the person signs in properly (`sign_in_complete`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponseBase
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from sesame import tokens
+
+from accounts import services
+from accounts.models import SignInLinks
+
+logger = logging.getLogger("accounts.links")
+
+SIGN_IN = "sign-in"
+BACKEND = "accounts.backends.EmailBackend"
+BOOKING_ONLY = "accounts.booking_only"
+FULL_SIGN_IN_MESSAGE = (
+    "For your security, please sign in with your password or a sign-in link before "
+    "changing your account."
+)
+
+
+# Numbers in base 36 (lower case, no sign, no leading zero: one spelling per token), then
+# sesame's URL-safe Base64.
+_TOKEN = re.compile(r"^(?:(?:0|[1-9a-z][0-9a-z]{0,12})\.)+[A-Za-z0-9_-]{4,200}\Z")
+
+
+@dataclass(frozen=True)
+class LinkToken:
+    user: User
+    numbers: tuple[int, ...]
+    expires: dt.datetime
+
+
+# --- Tokens ----------------------------------------------------------------------------------
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def _scope(purpose: str, numbers: Sequence[int], expires: int) -> str:
+    return ":".join([purpose, *map(str, numbers), str(expires)])
+
+
+def _link_user(pk: Any) -> User | None:
+    user = get_user_model()._default_manager.filter(pk=pk).first()
+    if user is None or not user.is_active or user.is_staff or user.is_superuser:
+        return None
+    return user
+
+
+def token_create(
+    *, user: User, purpose: str, expires: dt.datetime, numbers: Sequence[int] = ()
+) -> str:
+    """A token for `user` that works for `purpose` until `expires`, carrying `numbers`."""
+    if any(n < 0 for n in numbers):
+        raise ValueError("A link token carries only numbers of zero or more.")
+    until = int(expires.timestamp())
+    signed = tokens.create_token(user, _scope(purpose, numbers, until))
+    return ".".join([*map(_base36, numbers), _base36(until), signed])
+
+
+def token_read(*, token: str, purpose: str) -> LinkToken | None:
+    """The account, numbers and expiry of a token for `purpose`; None if altered or expired."""
+    if not _TOKEN.match(token):
+        return None
+    *parts, signed = token.split(".")
+    *numbers, until = [int(part, 36) for part in parts]
+    if until <= timezone.now().timestamp():
+        return None
+    user = tokens.parse_token(signed, _link_user, _scope(purpose, numbers, until))
+    if user is None:
+        return None
+    return LinkToken(
+        user=user, numbers=tuple(numbers), expires=dt.datetime.fromtimestamp(until, dt.UTC)
+    )
+
+
+# --- Sign-in links ---------------------------------------------------------------------------
+
+
+def sign_in_link_url(
+    *, user: User, base_url: str, valid_for: dt.timedelta | None = None, next_url: str = ""
+) -> str:
+    """A new sign-in link for this account (spending any older one), under `base_url`."""
+    if valid_for is None:
+        valid_for = dt.timedelta(minutes=settings.SIGN_IN_LINK_MINUTES)
+    with transaction.atomic():
+        SignInLinks.objects.get_or_create(user=user)
+        SignInLinks.objects.filter(user=user).update(issued=F("issued") + 1)
+        issued = SignInLinks.objects.get(user=user).issued
+    token = token_create(
+        user=user, purpose=SIGN_IN, expires=timezone.now() + valid_for, numbers=[issued]
+    )
+    url = base_url.rstrip("/") + reverse("sign_in_link", kwargs={"token": token})
+    if next_url:
+        url += "?" + urlencode({"next": next_url}, safe="/")
+    return url
+
+
+def _sign_in_token(token: str) -> LinkToken | None:
+    found = token_read(token=token, purpose=SIGN_IN)
+    if found is None or len(found.numbers) != 1:
+        return None
+    current = SignInLinks.objects.filter(user=found.user).values_list("issued", flat=True).first()
+    return found if current == found.numbers[0] else None
+
+
+def sign_in_link_user(*, token: str) -> User | None:
+    """The account a sign-in link is for, if it still works; it stays unspent."""
+    found = _sign_in_token(token)
+    return found.user if found is not None else None
+
+
+def sign_in_link_use(*, token: str) -> User | None:
+    """The account a sign-in link is for, spending it; None if it does not work (any more)."""
+    found = _sign_in_token(token)
+    if found is None:
+        return None
+    # Only one of two simultaneous uses moves the count on from the link's number.
+    spent = SignInLinks.objects.filter(user=found.user, issued=found.numbers[0]).update(
+        issued=F("issued") + 1
+    )
+    return found.user if spent else None
+
+
+def sign_in_link_send(*, email: str, base_url: str, next_url: str = "") -> None:
+    """Email a sign-in link to the customer with this address, if there is one.
+
+    Says nothing either way, so the form cannot be used to find out who is a customer.
+    """
+    # Customers only (the reverse side of Customer.user); staff sign in with a password.
+    user = (
+        services.users_with_email(email)
+        .filter(is_active=True, is_staff=False, is_superuser=False, customer__isnull=False)
+        .first()
+    )
+    if user is None:
+        return
+    context = {
+        "user": user,
+        "link": sign_in_link_url(user=user, base_url=base_url, next_url=next_url),
+        "minutes": settings.SIGN_IN_LINK_MINUTES,
+        "new_link": base_url.rstrip("/") + reverse("sign_in_link_request"),
+        "portal_name": settings.PORTAL_NAME,
+        "support_email": settings.PORTAL_SUPPORT_EMAIL,
+        "support_phone": settings.PORTAL_SUPPORT_PHONE,
+    }
+    subject = render_to_string("accounts/emails/sign_in_link_subject.txt", context).strip()
+    body = render_to_string("accounts/emails/sign_in_link_body.txt", context)
+    html = render_to_string("accounts/emails/sign_in_link_body.html", context)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
+    except Exception:
+        # The page says the same either way; the customer can ask again.
+        logger.exception("Could not send a sign-in link to user %s", user.pk)
+
+
+def masked_email(email: str) -> str:
+    """j•••@example.com: enough to recognise one's own address, not to read someone else's."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}\u2022\u2022\u2022@{domain}"
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+def sign_in_complete(request: HttpRequest, user: User) -> None:
+    """Sign in fully (password, sign-in link, invitation): the account may be changed."""
+    login(request, user, backend=BACKEND)
+    request.session.pop(BOOKING_ONLY, None)
+
+
+def sign_in_for_booking(request: HttpRequest, user: User) -> None:
+    """Sign in from a booking link: booking only, unless this person is already signed in."""
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return
+    login(request, user, backend=BACKEND)
+    request.session[BOOKING_ONLY] = True
+
+
+def session_is_booking_only(request: HttpRequest) -> bool:
+    return bool(request.session.get(BOOKING_ONLY))
+
+
+def full_sign_in_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Refuse a session begun from a booking link: sign in properly first, then come back."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and session_is_booking_only(request):
+            messages.info(request, FULL_SIGN_IN_MESSAGE)
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,125 @@
+"""Forms that send mail cannot flood an inbox: 3 emails an address and 20 a client an hour."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accounts import limits
+from tests.conftest import make_customer
+
+pytestmark = pytest.mark.django_db
+
+RESET = "/accounts/password_reset/"
+RENEW = "/accounts/invite/new/"
+SIGN_IN_LINK = "/accounts/login/link/"
+FORMS = [RESET, RENEW, SIGN_IN_LINK]
+
+
+@pytest.fixture(autouse=True)
+def _mail_and_a_clean_count(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    limits._local.clear()
+    yield
+    limits._local.clear()
+
+
+def ask(url, email, address="192.0.2.10"):
+    return Client(REMOTE_ADDR=address).post(url, {"email": email})
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_each_form_sends_three_emails_an_hour_to_one_address_and_answers_the_same(customer, url):
+    answers = set()
+    for _ in range(6):
+        response = ask(url, "casey@example.com")
+        answers.add((response.status_code, response["Location"]))
+    assert len(mail.outbox) == 3
+    assert len(answers) == 1
+    [(status, _location)] = answers
+    assert status == 302
+
+
+def test_the_address_is_counted_whatever_its_case_and_spaces(customer):
+    for email in ["casey@example.com", "CASEY@Example.com", " Casey@EXAMPLE.com "]:
+        ask(SIGN_IN_LINK, email)
+    ask(SIGN_IN_LINK, "casey@example.COM")
+    assert len(mail.outbox) == 3
+
+
+def test_one_count_covers_every_form(customer):
+    ask(RESET, "casey@example.com")
+    ask(RENEW, "casey@example.com")
+    ask(SIGN_IN_LINK, "casey@example.com")
+    ask(RESET, "casey@example.com")
+    ask(SIGN_IN_LINK, "casey@example.com")
+    assert len(mail.outbox) == 3
+
+
+def test_a_client_may_ask_for_twenty_emails_an_hour(db):
+    for n in range(22):
+        make_customer(f"c{n}@example.com", str(200 + n), None)
+    for n in range(22):
+        ask(SIGN_IN_LINK, f"c{n}@example.com", address="198.51.100.7")
+    assert len(mail.outbox) == 20
+    # Another client is not held back by that one.
+    ask(SIGN_IN_LINK, "c21@example.com", address="198.51.100.8")
+    assert len(mail.outbox) == 21
+
+
+def test_unknown_addresses_count_against_the_client_too(customer):
+    for n in range(20):
+        ask(RESET, f"nobody{n}@example.com", address="198.51.100.9")
+    ask(RESET, "casey@example.com", address="198.51.100.9")
+    assert mail.outbox == []
+
+
+def test_an_hour_later_the_address_may_have_mail_again(customer):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(4):
+            ask(SIGN_IN_LINK, "casey@example.com")
+    assert len(mail.outbox) == 3
+    with time_machine.travel(start + dt.timedelta(minutes=59), tick=False):
+        ask(SIGN_IN_LINK, "casey@example.com")
+    assert len(mail.outbox) == 3
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        ask(SIGN_IN_LINK, "casey@example.com")
+    assert len(mail.outbox) == 4
+
+
+def test_the_page_after_a_refused_email_is_the_page_after_a_sent_one(customer):
+    client = Client()
+    sent = client.post(SIGN_IN_LINK, {"email": "casey@example.com"}, follow=True)
+    for _ in range(3):
+        refused = client.post(SIGN_IN_LINK, {"email": "casey@example.com"}, follow=True)
+    assert len(mail.outbox) == 3
+    assert refused.status_code == sent.status_code == 200
+    assert refused.redirect_chain == sent.redirect_chain
+    assert "If we know this address, a link is on its way." in refused.content.decode()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_with_the_cache_down_the_limit_still_holds_in_this_process(customer, settings):
+    # A Redis nobody listens on: every cache call fails at once.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    responses = [ask(SIGN_IN_LINK, "casey@example.com") for _ in range(5)]
+    assert {r.status_code for r in responses} == {302}
+    assert len(mail.outbox) == 3
