@@ -231,7 +231,8 @@ def test_a_get_of_start_shows_the_types_page_and_calls_no_one(flg_ready, signed_
     # Where a sign-in that began at this address returns: a page, not a 405.
     page = signed_in.get(START_URL)
     assert page.status_code == 200
-    assert '<form method="post" action="/book/initial-consultation/">' in page.content.decode()
+    form = '<form method="post" action="/book/initial-consultation/" data-busy="Opening the booking'
+    assert form in page.content.decode()
     assert flg_ready.calls() == 0
 
 
