@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # `make run PORT=8001`: the portal, its sandbox, and every address derived from them follow.
 PORT ?= 8000
-RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT)
+# The webhook token is the published demo one (appointments/demo.py): with it, the sandbox
+# pushes every lead saved in its admin to the portal, as FLG 360's webhook would.
+RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT) \
+	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef
 
 .PHONY: run test install lint bench clean
 
@@ -27,6 +30,7 @@ run: $(VENV)/.runtime
 	@echo "  Customer:        customer@example.com / bookings-demo"
 	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/  admin@example.com / admin-demo"
 	@echo "  FLG sandbox:     http://127.0.0.1:$(PORT)/sandbox/ (stands in for FLG 360)"
+	@echo "  New customers:   add a lead with an email in the admin under FLG 360 sandbox > Leads"
 	@echo ""
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 

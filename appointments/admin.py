@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import invites
-from appointments import booking_links, importing, services
+from appointments import booking_links, importing, leads, services
 from appointments.forms import (
     AppointmentTypeAdminForm,
     BookingLinksForm,
@@ -34,6 +34,7 @@ from appointments.models import (
     AppointmentType,
     Customer,
     FlgFailure,
+    LeadDelivery,
     LeadGroup,
 )
 from flg import connection
@@ -58,6 +59,11 @@ def _count_since(
 def _failures_table(failures: QuerySet[FlgFailure]) -> str:
     rows = failures.select_related("appointment_type", "customer__user")[:RECENT]
     return render_to_string("admin/appointments/includes/failures_table.html", {"rows": rows})
+
+
+def _deliveries_table(deliveries: QuerySet[LeadDelivery]) -> str:
+    rows = deliveries[:RECENT]
+    return render_to_string("admin/appointments/includes/deliveries_table.html", {"rows": rows})
 
 
 def _sessions_table(sessions: QuerySet[AppointmentSession]) -> str:
@@ -147,9 +153,46 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
                 "check-flg/",
                 self.admin_site.admin_view(self.check_flg_view),
                 name="appointments_appointmenttype_check_flg",
-            )
+            ),
+            path(
+                "flg-webhook/",
+                self.admin_site.admin_view(self.webhook_view),
+                name="appointments_appointmenttype_flg_webhook",
+            ),
         ]
         return urls + super().get_urls()
+
+    def webhook_view(self, request: HttpRequest) -> HttpResponse:
+        """The lead webhook's URL to paste into FLG (token hidden until asked) and FLG's steps."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tokens = settings.FLG_WEBHOOK_TOKENS
+        # The token lets anyone write customers: shown only to staff who may change them, and
+        # only when asked (a POST, so it is never in a URL, a log line or the browser history).
+        may_reveal = request.user.has_perm("appointments.change_customer")
+        reveal = request.method == "POST" and "reveal" in request.POST and may_reveal
+        url = masked = ""
+        if tokens:
+            url = request.build_absolute_uri(leads.webhook_path(token=tokens[0]))
+            masked = url.replace(tokens[0], "•" * 12)
+        configured, status = leads.webhook_status()
+        response = TemplateResponse(
+            request,
+            "admin/appointments/appointmenttype/flg_webhook.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "FLG 360 lead webhook",
+                "opts": self.model._meta,
+                "configured": configured,
+                "status": status,
+                "url": url if reveal else "",
+                "masked_url": masked,
+                "may_reveal": may_reveal,
+                "rotating": len(tokens) == 2,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
     def check_flg_view(self, request: HttpRequest) -> HttpResponse:
         """Check FLG connection: the logic of `manage.py flg_check`, from the admin."""
@@ -160,6 +203,8 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
             messages.success(request, f"FLG connection works: {check.summary}")
         else:
             messages.error(request, f"FLG connection does not work: {check.summary} {check.advice}")
+        configured, status = leads.webhook_status()
+        messages.add_message(request, messages.INFO if configured else messages.WARNING, status)
         return HttpResponseRedirect(reverse("admin:appointments_appointmenttype_changelist"))
 
     @admin.action(
@@ -221,17 +266,17 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerAdminForm
     change_list_template = "admin/appointments/customer/change_list.html"
-    readonly_fields = ["booking_links", "recent_sessions", "recent_failures"]
-    list_display = ["email", "full_name", "lead_id", "lead_group"]
-    list_filter = [("lead_group", admin.RelatedOnlyFieldListFilter)]
+    readonly_fields = ["booking_links", "recent_sessions", "recent_failures", "recent_deliveries"]
+    list_display = ["email", "full_name", "lead_id", "lead_group", "flg_status"]
+    list_filter = [("lead_group", admin.RelatedOnlyFieldListFilter), "flg_status"]
     search_fields = ["user__email", "user__first_name", "user__last_name", "lead_id"]
     list_select_related = ["user", "lead_group"]
     actions = ["send_invitations", "export_booking_links", "revoke_booking_links"]
     fieldsets = [
         ("Sign-in", {"fields": ["email", "first_name", "last_name", "password"]}),
-        ("In FLG 360", {"fields": ["lead_id", "lead_group"]}),
+        ("In FLG 360", {"fields": ["lead_id", "lead_group", "flg_status"]}),
         ("Personal booking links", {"fields": ["booking_links"]}),
-        ("History", {"fields": ["recent_sessions", "recent_failures"]}),
+        ("History", {"fields": ["recent_sessions", "recent_failures", "recent_deliveries"]}),
     ]
 
     @admin.display(description="booking links")
@@ -254,6 +299,10 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="last 10 failures")
     def recent_failures(self, obj: Customer) -> str:
         return _failures_table(obj.failures.all()) if obj.pk else "None yet."
+
+    @admin.display(description="last 10 deliveries from FLG")
+    def recent_deliveries(self, obj: Customer) -> str:
+        return _deliveries_table(obj.deliveries.all()) if obj.pk else "None yet."
 
     def get_urls(self) -> list:
         urls = [
@@ -527,6 +576,24 @@ class FlgFailureAdmin(admin.ModelAdmin):
     @admin.display(description="what", ordering="code")
     def what(self, obj: FlgFailure) -> str:
         return obj.get_code_display()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LeadDelivery)
+class LeadDeliveryAdmin(admin.ModelAdmin):
+    """What FLG's lead webhook delivered and what the portal made of it; read only."""
+
+    list_display = ["created_at", "lead_id", "outcome", "changed", "reason", "customer", "source"]
+    list_filter = ["outcome", "invited", "created_at"]
+    search_fields = ["lead_id", "reason", "customer__user__email"]
+    list_select_related = ["customer__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 
 from accounts import services as accounts
@@ -21,6 +23,11 @@ SANDBOX_KEY = "sandbox-appointments-key"
 NO_APPOINTMENTS_KEY = "sandbox-no-appointments-key"
 
 GROUPS = [(101, "Homeowners"), (102, "Landlords")]
+# The status the demo leads have in the sandbox, as FLG would show it.
+DEMO_STATUS = "Quoted"
+# `make run` sets this FLG_WEBHOOK_TOKEN, so that the sandbox's leads reach the portal as FLG's
+# webhook would send them. Published, like the demo passwords: never in production.
+DEMO_WEBHOOK_TOKEN = "make-run-demo-webhook-token-0123456789abcdef"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,8 @@ def seed_demo(*, flg_api_key: str) -> bool:
     for email, password, first, last, lead_id, group in CUSTOMERS:
         user = _demo_user(email=email, password=password, first_name=first, last_name=last)
         Customer.objects.update_or_create(
-            user=user, defaults={"lead_id": lead_id, "lead_group": groups[group]}
+            user=user,
+            defaults={"lead_id": lead_id, "lead_group": groups[group], "flg_status": DEMO_STATUS},
         )
     admin = _demo_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     admin.is_staff = admin.is_superuser = True
@@ -110,6 +118,22 @@ def seed_demo(*, flg_api_key: str) -> bool:
         _seed_sandbox()
         return flg_api_key in ("", SANDBOX_KEY)
     return True
+
+
+def webhook_wiring() -> str:
+    """One line on whether the sandbox's leads reach the portal through the lead webhook."""
+    if not apps.is_installed("flg_sandbox"):
+        return "Webhook:  the sandbox is off (FLG_SANDBOX), so no lead is pushed to the portal."
+    if not settings.FLG_SANDBOX_WEBHOOK_URL:
+        return (
+            "Webhook:  off. Set FLG_WEBHOOK_TOKEN (make run does) so that a lead saved in the "
+            "sandbox becomes a portal customer."
+        )
+    return (
+        "Webhook:  a lead saved in the sandbox (admin > FLG 360 sandbox > Leads) is pushed to "
+        f"{urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc} as FLG 360 would; give it an "
+        "email address and it becomes a portal customer."
+    )
 
 
 def _demo_user(*, email: str, password: str, first_name: str = "", last_name: str = "") -> Any:
@@ -136,9 +160,19 @@ def _seed_sandbox() -> None:
         sandbox.AppointmentType.objects.update_or_create(
             id=t.flg_id, defaults={"name": t.name, "lead_group_id": t.lead_group}
         )
-    for _email, _pw, first, last, lead_id, group in CUSTOMERS:
+    group_names = dict(GROUPS)
+    for email, _pw, first, last, lead_id, group in CUSTOMERS:
         sandbox.Lead.objects.update_or_create(
-            lead_id=lead_id, defaults={"lead_group_id": group, "name": f"{first} {last}"}
+            lead_id=lead_id,
+            defaults={
+                "lead_group_id": group,
+                "lead_group_name": group_names[group],
+                "name": f"{first} {last}",
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "status": DEMO_STATUS,
+            },
         )
     sandbox.AccessKey.objects.update_or_create(
         key=SANDBOX_KEY,

@@ -48,7 +48,15 @@ class CustomerAdminForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = ["email", "first_name", "last_name", "password", "lead_id", "lead_group"]
+        fields = [
+            "email",
+            "first_name",
+            "last_name",
+            "password",
+            "lead_id",
+            "lead_group",
+            "flg_status",
+        ]
         error_messages = {
             "lead_id": {"unique": "Another customer is already linked to this lead id."},
         }

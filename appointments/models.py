@@ -119,6 +119,16 @@ class Customer(models.Model):
         related_name="customers",
         help_text="The lead's group in FLG 360; it decides which appointment types are offered.",
     )
+    flg_status = models.CharField(
+        "FLG lead status",
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=(
+            "The lead's status in FLG 360, as its webhook last sent it. A status listed in "
+            "FLG_WEBHOOK_NO_BOOKING_STATUSES keeps the account but hides the Book buttons."
+        ),
+    )
     # Part of every booking link's token: moving it on revokes all of the customer's links.
     booking_links_revision = models.PositiveIntegerField(default=0, editable=False)
 
@@ -221,3 +231,44 @@ class FlgFailure(models.Model):
     @property
     def how_to_fix(self) -> str:
         return failures.staff_advice(code=self.code, detail=self.detail)
+
+
+class LeadDelivery(models.Model):
+    """One lead FLG 360 pushed to the webhook, and what the portal made of it, for staff.
+
+    Only what staff need to follow a lead: never the address, phone numbers or date of birth
+    the delivery carried.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        SKIPPED = "skipped", "Skipped"
+        CONFLICT = "conflict", "Conflict"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lead_id = models.CharField("FLG lead id", max_length=20, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
+    reason = models.CharField(max_length=300, blank=True)
+    changed = models.CharField(
+        "what changed", max_length=200, blank=True, help_text="The customer's fields it changed."
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    source = models.GenericIPAddressField("source address", null=True, blank=True)
+    invited = models.BooleanField(
+        "invitation sent", default=False, help_text="The new customer was emailed an invitation."
+    )
+
+    class Meta:
+        verbose_name_plural = "lead deliveries"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="delivery_customer_recent")
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"Lead {self.lead_id}: {self.get_outcome_display()} at {when}"

@@ -21,7 +21,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import failures
-from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
+from appointments.models import (
+    AppointmentSession,
+    AppointmentType,
+    AppointmentTypeQuerySet,
+    Customer,
+    FlgFailure,
+)
 from flg import sessions
 from flg.errors import FlgError
 
@@ -44,14 +50,27 @@ def customer_for_user(*, user: Any) -> Customer | None:
     return Customer.objects.select_related("lead_group").filter(user=user).first()
 
 
+def customer_may_book(*, customer: Customer) -> bool:
+    """False while FLG has the lead in a status of FLG_WEBHOOK_NO_BOOKING_STATUSES."""
+    status = customer.flg_status.strip().casefold()
+    return not status or status not in {
+        s.casefold() for s in settings.FLG_WEBHOOK_NO_BOOKING_STATUSES
+    }
+
+
+def _bookable(customer: Customer) -> AppointmentTypeQuerySet:
+    types = AppointmentType.objects.bookable_by(customer)
+    return types if customer_may_book(customer=customer) else types.none()
+
+
 def appointment_types_for_customer(*, customer: Customer) -> list[AppointmentType]:
     """Active types the customer's lead may book: for all lead groups or for their own."""
-    return list(AppointmentType.objects.bookable_by(customer))
+    return list(_bookable(customer))
 
 
 def appointment_type_for_customer(*, customer: Customer, slug: str) -> AppointmentType | None:
     """The bookable type with this slug, or None when it does not exist or is not offered."""
-    return AppointmentType.objects.bookable_by(customer).filter(slug=slug).first()
+    return _bookable(customer).filter(slug=slug).first()
 
 
 def session_for_customer(
@@ -67,9 +86,7 @@ def session_for_customer(
         pk=session_id, customer=customer, appointment_type__slug=slug
     )
     if bookable_only:
-        sessions_ = sessions_.filter(
-            appointment_type__in=AppointmentType.objects.bookable_by(customer)
-        )
+        sessions_ = sessions_.filter(appointment_type__in=_bookable(customer))
     return sessions_.first()
 
 

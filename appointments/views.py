@@ -7,19 +7,22 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import links
 from accounts.views import not_linked
-from appointments import booking_links, failures, services
+from appointments import booking_links, failures, leads, services
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
-from flg import sessions
+from flg import sessions, webhooks
 from flg.errors import FlgError
 
 logger = logging.getLogger("appointments.views")
@@ -121,21 +124,35 @@ def _start_failure_page(
     )
 
 
+CONTACT_US_MESSAGE = (
+    "Online booking is not open for your account just now. Please contact us and we will "
+    "arrange your appointment with you."
+)
+
+
+def _contact_us_page(request: HttpRequest) -> HttpResponse:
+    # FLG has the lead in a status staff chose to keep from booking online (FLG_WEBHOOK_...).
+    return error_page(request, status=403, title="Please contact us", message=CONTACT_US_MESSAGE)
+
+
 @require_GET
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     types = services.appointment_types_for_customer(customer=customer)
     bookings = services.bookings_recent(customer=customer)
+    may_book = services.customer_may_book(customer=customer)
     return render(
         request,
         "appointments/home.html",
-        {"customer": customer, "types": types, "bookings": bookings},
+        {"customer": customer, "types": types, "bookings": bookings, "may_book": may_book},
     )
 
 
 @require_http_methods(["GET", "POST"])
 @customer_required
 def session_start(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     appointment_type = services.appointment_type_for_customer(customer=customer, slug=slug)
     if appointment_type is None:
         raise Http404("No such appointment type for this customer.")
@@ -197,6 +214,8 @@ def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     return render(
         request,
         "appointments/book.html",
@@ -217,6 +236,8 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, request.POST.get("token", ""))
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     links.sign_in_for_booking(request, customer.user)
     return _start(request, customer, appointment_type)
 
@@ -240,6 +261,8 @@ def session_page(
     if session is not None and session.is_booked:
         # Booked: the confirmation, never a fresh screen inviting a second booking.
         return render(request, "appointments/booked.html", _booked_context(session))
+    if not services.customer_may_book(customer=customer):
+        return _contact_us_page(request)
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
     if session is None:
         raise Http404("No such session for this customer.")
@@ -305,6 +328,8 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
     customer = services.customer_for_user(user=request.user)
     if customer is None:
         return _json_error("not_linked", NOT_LINKED_MESSAGE, 403)
+    if not services.customer_may_book(customer=customer):
+        return _json_error("contact_us", CONTACT_US_MESSAGE, 403)
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
     if session is None:
         return _json_error("not_found", "This booking session does not exist.", 404)
@@ -364,3 +389,59 @@ def session_booked(request: HttpRequest, slug: str, session_id: uuid.UUID) -> Js
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- FLG 360's lead webhook -------------------------------------------------------------------
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _too_large() -> JsonResponse:
+    return _json_error(
+        "too_large", f"The body is over {webhooks.MAX_BODY_BYTES // 1024} KiB; no lead is.", 413
+    )
+
+
+# FLG signs nothing: the token in the URL is the only gate, so an unknown one gets the same 404
+# as an address that does not exist. The access log shows the path with the token masked.
+@csrf_exempt
+@never_cache
+def lead_webhook(request: HttpRequest, token: str) -> HttpResponse:
+    if not leads.webhook_token_valid(token):
+        raise Http404("No such page.")
+    if request.method != "POST":
+        response = _json_error("method_not_allowed", "FLG 360 posts leads here: use POST.", 405)
+        response["Allow"] = "POST"
+        return response
+    if _content_length(request) > webhooks.MAX_BODY_BYTES:
+        return _too_large()
+    if not webhooks.is_form(request.content_type or ""):
+        return _json_error(
+            "unsupported_media_type",
+            f"Send the lead form-encoded ({webhooks.CONTENT_TYPE}), as FLG 360 does.",
+            415,
+        )
+    body = request.read(webhooks.MAX_BODY_BYTES + 1)
+    if len(body) > webhooks.MAX_BODY_BYTES:
+        return _too_large()
+    charset = (request.content_params or {}).get("charset")
+    try:
+        delivery = webhooks.delivery_parse(body, charset=charset)
+    except webhooks.DeliveryInvalid as exc:
+        return _json_error(exc.code, exc.message, 400)
+    try:
+        record = leads.lead_upsert(delivery=delivery, source=get_client_ip_address(request))
+    except DatabaseError:
+        logger.exception("Lead delivery for lead %s not applied", delivery.lead_id)
+        return _json_error(
+            "unavailable", "The portal could not store the lead just now; send it again.", 503
+        )
+    answer = {"outcome": record.outcome, "lead": record.lead_id}
+    if record.reason:
+        answer["reason"] = record.reason
+    return JsonResponse(answer)

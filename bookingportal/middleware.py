@@ -12,7 +12,8 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import resolve
 from django.utils.cache import patch_cache_control
 from django.utils.functional import LazyObject
 
@@ -81,7 +82,12 @@ def loggable_path(request: HttpRequest) -> str:
     path = request.path
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return path
+        # Refused before URL resolution (a bad Host header, say): resolve it here, or a secret
+        # in the path would be logged as it is.
+        try:
+            match = resolve(request.path_info)
+        except Http404:
+            return path
     for name in SECRET_URL_PARTS:
         value = match.kwargs.get(name)
         if isinstance(value, str) and value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -348,6 +349,56 @@ BOOKING_IDLE_REFRESHES = _int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).
 BOOKING_SESSIONS_PER_MINUTE = _int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
+
+# --- Leads from FLG 360 (the lead webhook) ----------------------------------------------
+
+MIN_WEBHOOK_TOKEN_LENGTH = 32
+MIN_WEBHOOK_TOKEN_VARIETY = 8
+_HOW_TO_MAKE_ONE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _webhook_tokens(name: str) -> list[str]:
+    """The URL secrets of the lead webhook: none (no endpoint), one, or two during a change."""
+    tokens = [t.strip() for t in os.environ.get(name, "").split(",") if t.strip()]
+    if len(tokens) > 2:
+        raise ImproperlyConfigured(
+            f"{name} holds {len(tokens)} tokens; give one, or two (new,old) during a change-over, "
+            f"and {_HOW_TO_MAKE_ONE}"
+        )
+    for token in tokens:
+        if len(token) < MIN_WEBHOOK_TOKEN_LENGTH or len(set(token)) < MIN_WEBHOOK_TOKEN_VARIETY:
+            raise ImproperlyConfigured(
+                f"{name} must be at least {MIN_WEBHOOK_TOKEN_LENGTH} characters of at least "
+                f"{MIN_WEBHOOK_TOKEN_VARIETY} different characters; {_HOW_TO_MAKE_ONE}"
+            )
+        if len(token) > 200 or not re.fullmatch(r"[A-Za-z0-9._~-]+", token):
+            raise ImproperlyConfigured(
+                f"{name} goes in a URL, so it may hold only letters, digits, '-', '_', '.' and "
+                f"'~' (at most 200); {_HOW_TO_MAKE_ONE}"
+            )
+    return tokens
+
+
+# The secret part of POST /flg/webhooks/leads/<token>/; none means the endpoint does not exist.
+# The first token is the one to give FLG; a second is still accepted while FLG changes over.
+FLG_WEBHOOK_TOKENS = _webhook_tokens("FLG_WEBHOOK_TOKEN")
+# Lead statuses (FLG's names, any letter case) in which a customer keeps the account but may not
+# book online.
+FLG_WEBHOOK_NO_BOOKING_STATUSES = [
+    s.strip() for s in os.environ.get("FLG_WEBHOOK_NO_BOOKING_STATUSES", "").split(",") if s.strip()
+]
+FLG_WEBHOOK_INVITE_NEW = _bool("FLG_WEBHOOK_INVITE_NEW", False)
+FLG_WEBHOOK_LOG_DAYS = _int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
+
+# Where the sandbox posts its leads, as FLG would: by default the portal it runs beside.
+FLG_SANDBOX_WEBHOOK_URL = env.str("FLG_SANDBOX_WEBHOOK_URL", default="").strip()
+if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
+    FLG_SANDBOX_WEBHOOK_URL = f"http://127.0.0.1:{PORT}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
+if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
+        "http://127.0.0.1:8000/flg/webhooks/leads/<token>/."
+    )
 
 # --- Proxy, HTTPS, cookies and headers --------------------------------------------------
 

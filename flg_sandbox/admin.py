@@ -3,9 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
+from flg_sandbox import services
 from flg_sandbox.models import AccessKey, ApiCall, AppointmentType, Fault, Lead, Session
 
 
@@ -32,9 +36,49 @@ class AccessKeyAdmin(admin.ModelAdmin):
         return ("name", key, "allow_appointments")
 
 
+def _report(request: HttpRequest, sent: services.WebhookSent) -> None:
+    messages.add_message(request, messages.SUCCESS if sent.ok else messages.ERROR, sent.message)
+
+
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["lead_id", "name", "lead_group_id"]
-    search_fields = ["lead_id", "name"]
+    """Leads as FLG holds them; saving one pushes it to the webhook URL, as FLG's action does."""
+
+    list_display = [
+        "lead_id",
+        "full_name",
+        "email",
+        "lead_group_id",
+        "lead_group_name",
+        "status",
+    ]
+    search_fields = ["lead_id", "name", "first_name", "last_name", "email"]
+    actions = ["send_webhook"]
+    fields = [
+        "lead_id",
+        "title",
+        "first_name",
+        "last_name",
+        "name",
+        "email",
+        "lead_group_id",
+        "lead_group_name",
+        "status",
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not settings.FLG_SANDBOX_WEBHOOK_URL:
+            return
+        # After the commit: the receiver (the portal, perhaps in this very process) reads and
+        # writes the same database, and must not wait on this transaction's locks.
+        transaction.on_commit(
+            lambda: _report(request, services.lead_webhook_send(lead=obj)), robust=True
+        )
+
+    @admin.action(description="Send webhook (post the lead as FLG 360 would)")
+    def send_webhook(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        for lead in queryset:
+            _report(request, services.lead_webhook_send(lead=lead))
 
 
 class AppointmentTypeAdmin(admin.ModelAdmin):

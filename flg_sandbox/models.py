@@ -43,13 +43,29 @@ class Lead(models.Model):
             "yet asked for a type of a lead group; it then joins that group."
         ),
     )
-    name = models.CharField(max_length=200, blank=True)
+    lead_group_name = models.CharField(
+        "lead group name", max_length=200, blank=True, help_text="As FLG names the lead group."
+    )
+    name = models.CharField(
+        max_length=200, blank=True, help_text="Full name, when first and last are not given."
+    )
+    title = models.CharField(max_length=20, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    status = models.CharField(
+        max_length=100, blank=True, help_text="The lead's status in FLG, e.g. Quoted or Dead."
+    )
 
     class Meta:
         ordering = ["lead_id"]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.name
 
 
 class AppointmentType(models.Model):

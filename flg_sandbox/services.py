@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 import zoneinfo
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -193,3 +195,106 @@ def session_book(*, session: Session, slot_value: str) -> Slot | None:
     locked.save(update_fields=["booked_slot", "closed_at"])
     session.booked_slot, session.closed_at = locked.booked_slot, locked.closed_at
     return chosen
+
+
+# --- The lead webhook: FLG pushing a lead to a URL the business set up -----------------------
+
+# Every field FLG documents for a lead webhook, in its order; those the sandbox has no value
+# for go empty, as FLG sends them.
+WEBHOOK_FIELDS = (
+    "id",
+    "title",
+    "firstname",
+    "lastname",
+    "fullname",
+    "address",
+    "address1",
+    "address2",
+    "address3",
+    "towncity",
+    "postcode",
+    "email",
+    "phone1",
+    "phone2",
+    "fax",
+    "dob",
+    "dobday",
+    "dobmonth",
+    "dobyear",
+    "company",
+    "jobtitle",
+    "leadgroupid",
+    "leadgroupname",
+    "leadtype",
+    "siteid",
+    "sitename",
+    "status",
+    "userid",
+    "username",
+    "progress",
+    "source",
+    "medium",
+    "term",
+)
+# (connect, read) seconds: an admin page waits on this, and a portal that hangs must not hold it.
+WEBHOOK_TIMEOUT = (3, 5)
+
+
+@dataclass(frozen=True)
+class WebhookSent:
+    """What happened to one delivery: whether the receiver took it, and a line for the admin."""
+
+    ok: bool
+    message: str
+
+
+def lead_webhook_fields(*, lead: Lead) -> dict[str, str]:
+    """The lead as FLG's webhook sends it: FLG's field names, every one, empty when unknown."""
+    fields = dict.fromkeys(WEBHOOK_FIELDS, "")
+    fields.update(
+        {
+            "id": lead.lead_id,
+            "title": lead.title,
+            "firstname": lead.first_name,
+            "lastname": lead.last_name,
+            "fullname": lead.full_name,
+            "email": lead.email,
+            "leadgroupid": "" if lead.lead_group_id is None else str(lead.lead_group_id),
+            "leadgroupname": lead.lead_group_name,
+            "leadtype": "General",
+            "status": lead.status,
+        }
+    )
+    return fields
+
+
+def lead_webhook_send(*, lead: Lead, url: str | None = None) -> WebhookSent:
+    """POST the lead form-encoded to the webhook URL (FLG_SANDBOX_WEBHOOK_URL), as FLG would."""
+    url = url if url is not None else settings.FLG_SANDBOX_WEBHOOK_URL
+    if not url:
+        return WebhookSent(False, "No webhook sent: FLG_SANDBOX_WEBHOOK_URL is not set.")
+    # The URL holds the receiver's secret: messages name its host only.
+    where = urlsplit(url).netloc
+    try:
+        response = requests.post(
+            url, data=lead_webhook_fields(lead=lead), timeout=WEBHOOK_TIMEOUT, allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        return WebhookSent(
+            False, f"Lead {lead.lead_id}: the webhook to {where} failed ({type(exc).__name__})."
+        )
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    summary = ""
+    if isinstance(answer, dict):
+        summary = str(answer.get("outcome") or answer.get("error") or "")
+        detail = answer.get("reason") or answer.get("message")
+        if detail:
+            summary += f": {detail}"
+    ok = response.status_code == 200
+    said = f" ({summary})" if summary else ""
+    return WebhookSent(
+        ok, f"Lead {lead.lead_id}: the webhook to {where} answered {response.status_code}{said}."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlsplit
 
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -133,5 +134,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "session_ttl": settings.FLG_SANDBOX_SESSION_TTL,
             "auto_leads": settings.FLG_SANDBOX_AUTO_LEADS,
             "api_url": request.build_absolute_uri(reverse("flg_sandbox:api_sessions")),
+            # The host only: the URL's path holds the receiver's secret.
+            "webhook_host": urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc,
         },
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Model
 
+from appointments import demo
 from appointments.models import AppointmentType, Customer, LeadGroup
 from flg_sandbox import models as sandbox
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +93,37 @@ def test_the_sandbox_holds_the_same_ids_and_both_keys():
     keys = dict(sandbox.AccessKey.objects.values_list("key", "allow_appointments"))
     assert keys["sandbox-appointments-key"] is True
     assert keys["sandbox-no-appointments-key"] is False
+
+
+def test_the_sandbox_leads_are_the_demo_customers_as_flg_would_send_them():
+    call_command("seed_demo", "--force")
+    for c in Customer.objects.select_related("user", "lead_group"):
+        lead = sandbox.Lead.objects.get(lead_id=c.lead_id)
+        assert (lead.email, lead.first_name, lead.last_name) == (
+            c.user.email,
+            c.user.first_name,
+            c.user.last_name,
+        )
+        assert (lead.lead_group_name, lead.status) == (c.lead_group.name, c.flg_status)
+
+
+def test_make_run_wires_the_sandbox_to_the_portals_webhook(capsys, settings):
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert f"FLG_WEBHOOK_TOKEN={demo.DEMO_WEBHOOK_TOKEN}" in makefile
+    env = {
+        "DEBUG": "1",
+        "FLG_SANDBOX": "1",
+        "FLG_WEBHOOK_TOKEN": demo.DEMO_WEBHOOK_TOKEN,
+        "SECRET_KEY": "",
+    }
+    show = "from django.conf import settings as s; print(s.FLG_SANDBOX_WEBHOOK_URL)"
+    result = manage("shell", "-c", show, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        f"http://127.0.0.1:8000/flg/webhooks/leads/{demo.DEMO_WEBHOOK_TOKEN}/"
+    )
+    settings.FLG_SANDBOX_WEBHOOK_URL = result.stdout.strip().splitlines()[-1]
+    call_command("seed_demo", "--force")
+    out = capsys.readouterr().out
+    assert "a lead saved in the sandbox" in out and "127.0.0.1:8000" in out
+    assert demo.DEMO_WEBHOOK_TOKEN not in out

@@ -38,8 +38,11 @@ NOT_FOR_OPERATORS = {
     "ENV_FILE": "the image points it at a file that does not exist",
     "STATIC_ROOT": "static files are collected when the image is built",
     "FLG_SANDBOX_SESSION_TTL": "the sandbox is never on in production",
+    "FLG_SANDBOX_WEBHOOK_URL": "the sandbox is never on in production",
     "FLG_API_KEY_FILE": "the key is FLG_API_KEY in the Secret",
     "GUNICORN_BIND": "the container port and the probes depend on it",
+    "EMAIL_FILE_PATH": "the file mail backend is for development; production sends by SMTP",
+    "FLG_SANDBOX_DEMO_HOST": "the sandbox is never on in production",
     "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.

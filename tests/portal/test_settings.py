@@ -217,3 +217,62 @@ def test_the_sandbox_is_mounted_only_when_switched_on():
     )
     assert on.stdout.strip().splitlines()[-1] == "405", on.stderr
     assert off.stdout.strip().splitlines()[-1] == "404", off.stderr
+
+
+GOOD_TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-new"
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        ("short-but-varied-0123456789", "at least 32 characters"),
+        ("ab" * 20, "at least 8 different characters"),
+        ("x" * 40, "at least 8 different characters"),
+        (GOOD_TOKEN + "/slash", "letters, digits"),
+        (GOOD_TOKEN + " space", "letters, digits"),
+        (f"{GOOD_TOKEN},{GOOD_TOKEN}2,{GOOD_TOKEN}3", "holds 3 tokens"),
+    ],
+)
+def test_a_weak_webhook_token_stops_start_up_with_one_line_saying_how_to_make_one(token, words):
+    result = manage("check", SECRET_KEY="x" * 50, FLG_WEBHOOK_TOKEN=token)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "FLG_WEBHOOK_TOKEN" in lines[0] and words in lines[0]
+    assert "secrets.token_urlsafe(32)" in lines[0]
+    assert GOOD_TOKEN not in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_webhook_settings_are_read_from_the_environment():
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.FLG_WEBHOOK_TOKENS, s.FLG_WEBHOOK_NO_BOOKING_STATUSES, "
+        "s.FLG_WEBHOOK_INVITE_NEW, s.FLG_WEBHOOK_LOG_DAYS, s.FLG_SANDBOX_WEBHOOK_URL, sep='|')"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        show,
+        DEBUG="1",
+        FLG_WEBHOOK_TOKEN=f" {GOOD_TOKEN} , {GOOD_TOKEN}-old ",
+        FLG_WEBHOOK_NO_BOOKING_STATUSES="Dead, Closed ,",
+        FLG_WEBHOOK_INVITE_NEW="yes",
+        FLG_WEBHOOK_LOG_DAYS="90",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split("|") == [
+        f"['{GOOD_TOKEN}', '{GOOD_TOKEN}-old']",
+        "['Dead', 'Closed']",
+        "True",
+        "90",
+        "",
+    ]
+
+
+def test_without_a_webhook_token_there_is_no_webhook_and_nothing_else_changes():
+    show = (
+        "from django.conf import settings as s; print(s.FLG_WEBHOOK_TOKENS, s.FLG_WEBHOOK_LOG_DAYS)"
+    )
+    result = manage("shell", "-c", show, DEBUG="1", FLG_SANDBOX="1")
+    assert result.stdout.strip().splitlines()[-1] == "[] 30"

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from appointments import leads
 from appointments.models import AppointmentType, lead_id_validator
 from flg import connection, sessions
 from flg.errors import FlgError
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         self.stdout.write(f"FLG 360:        {settings.FLG_BASE_URL or '(not set)'}")
         self.stdout.write(f"Booking hosts:  {', '.join(sessions.booking_hosts()) or '(none)'}")
         self.stdout.write(f"Access key:     {'set' if settings.FLG_API_KEY else '(not set)'}")
+        _configured, webhook = leads.webhook_status()
+        self.stdout.write(f"Webhook:        {webhook}")
         self.write_types()
 
         if full_test is not None:

@@ -34,3 +34,4 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"  Customer: {demo.CUSTOMER_EMAIL} / {demo.CUSTOMER_PASSWORD}")
         self.stdout.write(f"  Admin:    {demo.ADMIN_EMAIL} / {demo.ADMIN_PASSWORD}")
+        self.stdout.write(f"  {demo.webhook_wiring()}")
