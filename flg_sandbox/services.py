@@ -118,6 +118,8 @@ def session_create(*, key: str | None, body: object) -> Session:
         raise ApiRefusal(400, "The appointment type could not be found.")
     if settings.FLG_SANDBOX_AUTO_LEADS and (lead is None or lead.lead_group_id is None):
         lead = lead_learn(lead_id=str(lead_id).strip(), appointment_type=appointment_type)
+    if lead is None:  # not reached: refused above unless leads are learned
+        raise ApiRefusal(400, "The lead could not be found.")
     if (
         appointment_type.lead_group_id is not None
         and appointment_type.lead_group_id != lead.lead_group_id

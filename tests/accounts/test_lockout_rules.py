@@ -45,7 +45,7 @@ def fail(times, email="casey@example.com", address=HOME):
     return [sign_in(email, "wrong-password", address) for _ in range(times)]
 
 
-def reset_link(email, address=HOME) -> str:
+def reset_link(email, address=HOME):
     mail.outbox.clear()
     Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=address)
     [message] = mail.outbox

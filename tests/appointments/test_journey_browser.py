@@ -58,12 +58,14 @@ def idle_panel(page):
     return page.locator("#idle-panel")
 
 
-def refresh_requests(page) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "request",
-        lambda r: r.method == "POST" and r.url.endswith("/refresh/") and found.append(r.url),
-    )
+def refresh_requests(page):
+    found = []
+
+    def seen(request):
+        if request.method == "POST" and request.url.endswith("/refresh/"):
+            found.append(request.url)
+
+    page.on("request", seen)
     return found
 
 
