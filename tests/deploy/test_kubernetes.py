@@ -44,6 +44,8 @@ NOT_FOR_OPERATORS = {
     "EMAIL_FILE_PATH": "the file mail backend is for development; production sends by SMTP",
     "FLG_SANDBOX_DEMO_HOST": "the sandbox is never on in production",
     "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
+    "FLG_SANDBOX_AUTO_LEADS": "the sandbox is never on in production",
+    "PORT": "only `make run`'s local defaults follow it; production sets PORTAL_URL",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.
 EGRESS = {
