@@ -1,4 +1,4 @@
-"""Sign-in by email address and password; the case of the email does not matter."""
+"""Sign-in by email address and password; the A-Z letter case of the email does not matter."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class EmailBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
-        email = str(kwargs.get("email") or username or "").strip()
+        email = services.email_normalise(str(kwargs.get("email") or username or ""))
         if not email or password is None:
             return None
         user = services.user_for_email(email)
@@ -34,8 +34,8 @@ class EmailBackend(ModelBackend):
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
-    """The sign-in name django-axes counts failures by: the email, in lower case."""
+    """The sign-in name django-axes counts failures by: the email, normalised as for sign-in."""
     value = (credentials or {}).get("username")
     if value is None and request is not None:
         value = request.POST.get("username", "")
-    return str(value or "").strip().lower()
+    return services.email_normalise(str(value or ""))

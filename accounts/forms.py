@@ -41,7 +41,15 @@ class _LockoutWarningMixin:
         return forms.ValidationError([error, warning])
 
 
-class EmailLoginForm(_LockoutWarningMixin, AuthenticationForm):
+class _SignInEmailMixin:
+    cleaned_data: dict[str, Any]
+
+    def clean_username(self) -> str:
+        # The backend and the lockout normalise it too; doing it here keeps all three agreed.
+        return services.email_normalise(self.cleaned_data.get("username") or "")
+
+
+class EmailLoginForm(_LockoutWarningMixin, _SignInEmailMixin, AuthenticationForm):
     """Django's sign-in form, asking for an email address instead of a username."""
 
     username = forms.EmailField(
@@ -59,7 +67,7 @@ class EmailLoginForm(_LockoutWarningMixin, AuthenticationForm):
     }
 
 
-class AdminEmailLoginForm(_LockoutWarningMixin, AdminAuthenticationForm):
+class AdminEmailLoginForm(_LockoutWarningMixin, _SignInEmailMixin, AdminAuthenticationForm):
     """The admin's sign-in, asking for the email address staff sign in with."""
 
     forgotten_hint = ""
@@ -76,7 +84,7 @@ class _CaseInsensitiveEmailMixin:
     instance: Any
 
     def clean_email(self) -> str:
-        email = (self.cleaned_data.get("email") or "").strip()
+        email = services.email_stored(self.cleaned_data.get("email") or "")
         if email and services.email_taken(email, exclude_user_id=self.instance.pk):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
         return email

@@ -18,6 +18,8 @@ import time
 
 from django.core.cache import cache
 
+from accounts import services
+
 EMAILS_PER_ADDRESS = 3
 EMAILS_PER_CLIENT = 20
 WINDOW_SECONDS = 60 * 60
@@ -30,8 +32,8 @@ _local_guard = threading.Lock()
 
 
 def normalise_email(email: str) -> str:
-    """The form of an address the limit counts by: surrounding space and letter case ignored."""
-    return email.strip().lower()
+    """The form of an address the limit counts by: the one sign-in compares (A-Z case ignored)."""
+    return services.email_normalise(email)
 
 
 def _key(kind: str, value: str) -> str:

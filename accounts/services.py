@@ -1,24 +1,114 @@
 """The account rules, in one place: an email is the sign-in name, whatever its letter case.
 
-A user's username is their lower-cased email; a user created for a customer has no usable
-password until they choose one (from an invitation or a reset).
+A user's username is their normalised email (`email_normalise`); a user created for a customer
+has no usable password until they choose one (from an invitation or a reset).
+
+An address is compared in one form everywhere, for sign-in, lookups, storage of the sign-in
+name and the lockout key: stripped, Unicode NFC (so a letter typed with a combining accent is
+the same text as the accented letter), and A-Z lower-cased, with nothing else folded. Python's
+lower() and casefold(), PostgreSQL's UPPER() and LOWER() under a UTF-8 locale, and NFKC all fold
+some non-ASCII letters into ASCII ones (the long s U+017F into s, the dotless i into I, fullwidth
+letters into plain ones, the Kelvin sign into k); folding none of them makes a look-alike simply
+an unknown address.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import string
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
-from django.db.models import Max, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, CharField, Expression, F, Func, Max, QuerySet
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
+
+from accounts import bulk
+
+# Lookups of many addresses at once go in chunks, well under SQLite's limit on parameters
+# (32,766 since SQLite 3.32).
+CHUNK = 5000
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def email_normalise(email: str) -> str:
+    """The form of an address that sign-in, lookups and the lockout compare (see the top)."""
+    return email_stored(email).translate(_ASCII_LOWER)
+
+
+def email_stored(email: str) -> str:
+    """An address as an account keeps it, for display and mail: stripped, NFC, case kept."""
+    email = email.strip()
+    if email.isascii():
+        return email  # NFC leaves ASCII as it is
+    # NFC itself turns a few single characters into ASCII ones (the Kelvin sign into K):
+    # an address holding one is kept exactly as written, so it stays another address.
+    if any(not c.isascii() and unicodedata.normalize("NFC", c).isascii() for c in email):
+        return email
+    return unicodedata.normalize("NFC", email)
+
+
+class _AsciiLower(Func):
+    """LOWER() that folds A-Z only, as email_normalise does.
+
+    SQLite's LOWER() already folds ASCII only; PostgreSQL's follows the database's locale
+    (C.UTF-8 folds the Kelvin sign into k) unless the value is read in the C collation.
+    """
+
+    function = "LOWER"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template='%(function)s((%(expressions)s) COLLATE "C")', **extra
+        )
+
+
+class _EqualsAny(Expression):
+    """`lhs = ANY(%s)`: a list as one PostgreSQL array parameter."""
+
+    def __init__(self, lhs: Any, values: list[str]) -> None:
+        super().__init__(output_field=BooleanField())
+        self.lhs, self.values = lhs, values
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.lhs]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.lhs,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **kwargs: Any) -> Any:
+        sql, params = compiler.compile(self.lhs)
+        return f"{sql} = ANY(%s)", (*params, self.values)
+
+
+def _one_of(lhs: Any, values: list[str]) -> Any:
+    """`lhs IN (values)`, as one array parameter on PostgreSQL: the backend quotes each
+    parameter into the statement's text on the client, which for thousands costs seconds."""
+    if connection.vendor == "postgresql":
+        return _EqualsAny(lhs, values)
+    return In(lhs, values)
 
 
 def users_with_email(email: str) -> QuerySet[User]:
-    """Every account using this email address, in any letter case (at most one, by index)."""
-    return User._default_manager.filter(email__iexact=email.strip())
+    """Every account using this email address, in any A-Z letter case (at most one, by index)."""
+    key = email_normalise(email)
+    if not key:
+        return User._default_manager.none()
+    # LOWER(email) is what the unique index holds, so the database can use it; the A-Z-only
+    # comparison beside it is the exact one.
+    return User._default_manager.filter(
+        Exact(Lower("email"), key), Exact(_AsciiLower("email"), key)
+    ).exclude(email="")
 
 
 def user_for_email(email: str, *, active_only: bool = False) -> User | None:
@@ -29,33 +119,97 @@ def user_for_email(email: str, *, active_only: bool = False) -> User | None:
     return users.order_by("pk").first()
 
 
+def users_by_email(emails: Iterable[str]) -> dict[str, User]:
+    """The accounts signing in with these addresses, by normalised address: a query a chunk."""
+    keys = sorted({key for key in map(email_normalise, emails) if key})
+    found: dict[str, User] = {}
+    for chunk in _chunks(keys):
+        wanted = set(chunk)
+        users = (
+            User._default_manager.filter(_one_of(Lower("email"), chunk))
+            .exclude(email="")
+            .order_by("pk")
+        )
+        for user in users:
+            # As users_with_email's second comparison: A-Z folded, nothing else.
+            key = user.email.translate(_ASCII_LOWER)
+            if key in wanted:
+                found.setdefault(key, user)
+    return found
+
+
+def usernames_taken(names: Iterable[str]) -> set[str]:
+    """Those of these user names that an account already has: a query a chunk."""
+    taken: set[str] = set()
+    for chunk in _chunks(sorted(set(names))):
+        taken.update(
+            User._default_manager.filter(_one_of(F("username"), chunk)).values_list(
+                "username", flat=True
+            )
+        )
+    return taken
+
+
 def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     """True when another account already uses this email as its address or its sign-in name."""
-    email = email.strip()
-    users = users_with_email(email) | User._default_manager.filter(username=email.lower())
+    users = users_with_email(email) | User._default_manager.filter(username=email_normalise(email))
     if exclude_user_id is not None:
         users = users.exclude(pk=exclude_user_id)
     return users.exists()
 
 
 def user_set_email(*, user: User, email: str) -> None:
-    """Give the user this address, and the sign-in name that goes with it (not saved)."""
-    user.email = email.strip()
-    user.username = user.email.lower()
+    """Give the user this address, and the sign-in name that goes with it (not saved).
+
+    The address keeps the letter case it was given in, for display and mail; the sign-in name
+    is its normalised form.
+    """
+    user.email = email_stored(email)
+    user.username = email_normalise(email)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+def _new_user(account: NewAccount) -> User:
+    user = User(first_name=account.first_name, last_name=account.last_name)
+    user_set_email(user=user, email=account.email)
+    return user
 
 
 def user_create(
     *, email: str, first_name: str = "", last_name: str = "", password: str | None = None
 ) -> User:
     """A new account signing in with `email`; without a password it has no usable one."""
-    user = User(first_name=first_name, last_name=last_name)
-    user_set_email(user=user, email=email)
+    user = _new_user(NewAccount(email=email, first_name=first_name, last_name=last_name))
     if password:
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
     return user
+
+
+def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000) -> list[User]:
+    """New accounts as user_create makes them without a password, a query per batch.
+
+    For imports of thousands: no save() per user, and one unusable password shared by all
+    (each is a random string no password hashes to, so sharing one gives nothing away).
+    """
+    unusable = make_password(None)
+    users = [_new_user(account) for account in accounts]
+    for user in users:
+        user.password = unusable
+    return bulk.rows_insert(users, key="username", batch_size=batch_size)
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
 
 
 # --- Sign-in lockout (django-axes counts failures per email and address) ---------------------
@@ -77,9 +231,9 @@ def lockout_lift(*, user: User) -> int:
     For when the owner has proved they hold the address (a password chosen through the
     emailed link) and for the demo accounts.
     """
-    names = {user.get_username().strip().lower()}
+    names = {email_normalise(user.get_username())}
     if user.email:
-        names.add(user.email.strip().lower())
+        names.add(email_normalise(user.email))
     return sum(axes_reset(username=name) for name in names)
 
 

@@ -70,7 +70,7 @@ class CustomerAdminForm(forms.ModelForm):
             )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
+        email = services.email_stored(self.cleaned_data["email"])
         own_user = self.instance.user_id if self.instance.pk else None
         if services.email_taken(email, exclude_user_id=own_user):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)

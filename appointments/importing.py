@@ -2,22 +2,30 @@
 
 Columns: email, first_name, last_name, lead_id, lead_group_id and, optionally,
 lead_group_name (which creates the lead group when its id is new). Rows are matched to
-existing customers by email, whatever its letter case.
+existing customers by email, in any A-Z letter case (accounts.services.email_normalise).
+
+Limits come from the models' own fields, and the work is set-based: the existing accounts,
+customers and user names are fetched a few thousand at a time, and the writes are bulk, so a
+file of 35,000 customers takes a few dozen queries rather than one or more per row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 
-from appointments.models import Customer, LeadGroup
+from accounts import bulk
+from accounts import services as accounts
+from appointments.models import Customer, LeadGroup, lead_id_validator
 
 if TYPE_CHECKING:
     from _csv import Reader  # the type of csv.reader()
@@ -25,8 +33,10 @@ if TYPE_CHECKING:
 REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
 OPTIONAL_COLUMNS = ["lead_group_name"]
 MAX_BYTES = 2 * 1024 * 1024
-# LeadGroup.flg_id is a PositiveIntegerField: at most this on every database.
-MAX_GROUP_ID = 2_147_483_647
+# Rows written per INSERT or UPDATE statement.
+BATCH = 1000
+# Customer.lead_id is read in chunks of this many for the `__in` lookups.
+CHUNK = accounts.CHUNK
 
 
 class ImportRefused(Exception):
@@ -57,6 +67,11 @@ class PlannedRow:
     lead_group_name: str
     action: str = "create"  # create, update or unchanged
     customer: Customer | None = None
+    user: Any = None  # the existing account, for an update
+    key: str = ""  # the email as sign-in compares it
+
+    def __post_init__(self) -> None:
+        self.key = accounts.email_normalise(self.email)
 
 
 @dataclass
@@ -84,7 +99,43 @@ class ImportResult:
     groups_created: int
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The longest values the models take, read from their fields."""
+
+    email: int
+    first_name: int
+    last_name: int
+    lead_id: int
+    group_name: int
+    group_id: int
+
+    @classmethod
+    def of_models(cls) -> Limits:
+        user = get_user_model()._meta
+        group_id = LeadGroup._meta.get_field("flg_id")
+        return cls(
+            # The account's user name is the email: the shorter of the two limits holds.
+            email=min(_max_length(user, "email"), _max_length(user, "username")),
+            first_name=_max_length(user, "first_name"),
+            last_name=_max_length(user, "last_name"),
+            lead_id=_max_length(Customer._meta, "lead_id"),
+            group_name=_max_length(LeadGroup._meta, "name"),
+            # The range every database gives the field (SQLite's own is wider).
+            group_id=BaseDatabaseOperations.integer_field_ranges[group_id.get_internal_type()][1],
+        )
+
+
+def _max_length(meta: Any, name: str) -> int:
+    return int(meta.get_field(name).max_length)
+
+
+# --- Reading the file -------------------------------------------------------------------------
+
+
 def _decode(data: bytes) -> str:
+    if len(data) > MAX_BYTES:
+        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -113,7 +164,13 @@ def _column(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _header(names: list[str]) -> list[str]:
+def _header(reader: Reader) -> list[str]:
+    try:
+        names = next(reader)
+    except StopIteration:
+        raise ImportRefused([RowError(0, "The file is empty.")]) from None
+    except csv.Error as exc:
+        raise ImportRefused([RowError(1, f"the line cannot be read as CSV ({exc})")]) from None
     header = [_column(name) for name in names]
     named = [c for c in header if c]
     twice = sorted({c for c in named if named.count(c) > 1})
@@ -133,116 +190,223 @@ def _header(names: list[str]) -> list[str]:
     return header
 
 
-def _too_long(label: str, value: str, limit: int) -> str | None:
-    return f"{label} is longer than {limit} characters" if len(value) > limit else None
-
-
-def customers_import_plan(*, data: bytes) -> ImportPlan:
-    """Check every row of the file and say what importing it would do; writes nothing."""
-    if len(data) > MAX_BYTES:
-        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
-    reader = _reader(_decode(data))
-    plan = ImportPlan()
-    try:
-        header = _header(next(reader))
-    except StopIteration:
-        raise ImportRefused([RowError(0, "The file is empty.")]) from None
-    except csv.Error as exc:
-        raise ImportRefused([RowError(1, f"the line cannot be read as CSV ({exc})")]) from None
-
-    known_groups = dict(LeadGroup.objects.values_list("flg_id", "name"))
-    group_lines: dict[int, int] = {}
-    seen_emails: dict[str, int] = {}
-    seen_leads: dict[str, int] = {}
+def _records(reader: Reader, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank row with the line it starts on (a quoted value may span lines)."""
     end = reader.line_num
     while True:
-        # A quoted value may span lines: a row is reported by the line it starts on.
         line = end + 1
         try:
             values = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            plan.errors.append(RowError(line, f"the line cannot be read as CSV ({exc})"))
-            break
+            errors.append(RowError(line, f"the line cannot be read as CSV ({exc})"))
+            return
         end = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        row = dict(zip(header, (v.strip() for v in values), strict=False))
-        problems = []
-        if any(v.strip() for v in values[len(header) :]):
-            problems.append(
-                f"{len(values)} values but {len(header)} columns (a comma inside a value needs "
-                "the value in double quotes)"
-            )
-        email = row.get("email", "")
-        try:
-            validate_email(email)
-        except ValidationError:
-            problems.append(f"{email!r} is not an email address" if email else "email is empty")
-        lead_id = row.get("lead_id", "")
-        if not lead_id.isascii() or not lead_id.isdigit():
-            problems.append(
-                f"lead id {lead_id!r} must be digits only" if lead_id else "lead_id is empty"
-            )
-        first_name, last_name = row.get("first_name", ""), row.get("last_name", "")
-        group_name = row.get("lead_group_name", "")
-        problems += filter(
-            None,
-            [
-                # The account's user name is the email, and user names stop at 150.
-                _too_long("the email", email, 150),
-                _too_long("the lead id", lead_id, 20),
-                _too_long("first_name", first_name, 150),
-                _too_long("last_name", last_name, 150),
-                _too_long("lead_group_name", group_name, 200),
-            ],
+        if any(v.strip() for v in values):
+            yield line, values
+
+
+# --- Checking one row -------------------------------------------------------------------------
+
+
+def _too_long(label: str, value: str, limit: int) -> str | None:
+    return f"{label} is longer than {limit} characters" if len(value) > limit else None
+
+
+def _value_problems(row: dict[str, str], limits: Limits) -> list[str]:
+    """What is wrong with the row's own values, whatever else is in the file or database."""
+    problems = []
+    email, lead_id = row.get("email", ""), row.get("lead_id", "")
+    try:
+        validate_email(email)
+    except ValidationError:
+        problems.append(f"{email!r} is not an email address" if email else "email is empty")
+    try:
+        lead_id_validator(lead_id)
+    except ValidationError:
+        problems.append(
+            f"lead id {lead_id!r} must be digits only" if lead_id else "lead_id is empty"
         )
-        raw_group = row.get("lead_group_id", "")
-        group_id = int(raw_group) if raw_group.isascii() and raw_group.isdigit() else None
-        if group_id is None or group_id > MAX_GROUP_ID:
-            problems.append(
-                f"lead group id {raw_group!r} must be a whole number"
-                if raw_group
-                else "lead_group_id is empty"
-            )
-            group_id = None
-        elif group_id in plan.new_groups:
-            if group_name and group_name != plan.new_groups[group_id]:
-                problems.append(
-                    f"lead group {group_id} is named {plan.new_groups[group_id]!r} on line "
-                    f"{group_lines[group_id]}"
-                )
-        elif group_id not in known_groups:
-            if group_name:
-                plan.new_groups[group_id] = group_name
-                group_lines[group_id] = line
-            else:
-                problems.append(
-                    f"lead group {group_id} does not exist; add it in the admin first, or give "
-                    "its name in a lead_group_name column to create it"
-                )
-        key = email.lower()
-        if key and key in seen_emails:
-            problems.append(f"{email} is also on line {seen_emails[key]}")
-        if lead_id and lead_id in seen_leads:
-            problems.append(f"lead id {lead_id} is also on line {seen_leads[lead_id]}")
-        seen_emails.setdefault(key, line)
-        seen_leads.setdefault(lead_id, line)
-        if problems:
-            plan.errors.append(RowError(line, "; ".join(problems)))
-            continue
-        plan.rows.append(
-            PlannedRow(
-                line=line,
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-                lead_id=lead_id,
-                lead_group_id=group_id or 0,
-                lead_group_name=group_name,
-            )
+    lengths = [
+        _too_long("the email", email, limits.email),
+        _too_long("the lead id", lead_id, limits.lead_id),
+        _too_long("first_name", row.get("first_name", ""), limits.first_name),
+        _too_long("last_name", row.get("last_name", ""), limits.last_name),
+        _too_long("lead_group_name", row.get("lead_group_name", ""), limits.group_name),
+    ]
+    return problems + [problem for problem in lengths if problem]
+
+
+@dataclass
+class _Seen:
+    """What the rows before this one said: lead groups, emails and lead ids, by line."""
+
+    known_groups: dict[int, str]
+    group_lines: dict[int, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
+    leads: dict[str, int] = field(default_factory=dict)
+
+
+def _group(
+    row: dict[str, str], line: int, plan: ImportPlan, seen: _Seen, limits: Limits
+) -> tuple[int | None, list[str]]:
+    """The row's lead group id, noting a new group in the plan; or what is wrong with it."""
+    raw, name = row.get("lead_group_id", ""), row.get("lead_group_name", "")
+    group_id = int(raw) if raw.isascii() and raw.isdigit() else None
+    if group_id is None or group_id > limits.group_id:
+        if raw:
+            return None, [f"lead group id {raw!r} must be a whole number"]
+        return None, ["lead_group_id is empty"]
+    if group_id in plan.new_groups:
+        if name and name != plan.new_groups[group_id]:
+            return group_id, [
+                f"lead group {group_id} is named {plan.new_groups[group_id]!r} on line "
+                f"{seen.group_lines[group_id]}"
+            ]
+    elif group_id not in seen.known_groups:
+        if not name:
+            return group_id, [
+                f"lead group {group_id} does not exist; add it in the admin first, or give "
+                "its name in a lead_group_name column to create it"
+            ]
+        plan.new_groups[group_id] = name
+        seen.group_lines[group_id] = line
+    return group_id, []
+
+
+def _repeat_problems(email: str, lead_id: str, line: int, seen: _Seen) -> list[str]:
+    """An email or lead id that an earlier row of the file already has."""
+    problems = []
+    key = accounts.email_normalise(email)
+    if key and key in seen.emails:
+        problems.append(f"{email} is also on line {seen.emails[key]}")
+    if lead_id and lead_id in seen.leads:
+        problems.append(f"lead id {lead_id} is also on line {seen.leads[lead_id]}")
+    seen.emails.setdefault(key, line)
+    seen.leads.setdefault(lead_id, line)
+    return problems
+
+
+def _row_check(
+    header: list[str], line: int, values: list[str], plan: ImportPlan, seen: _Seen, limits: Limits
+) -> PlannedRow | RowError:
+    row = dict(zip(header, (v.strip() for v in values), strict=False))
+    problems = []
+    if any(v.strip() for v in values[len(header) :]):
+        problems.append(
+            f"{len(values)} values but {len(header)} columns (a comma inside a value needs "
+            "the value in double quotes)"
         )
+    problems += _value_problems(row, limits)
+    group_id, group_problems = _group(row, line, plan, seen, limits)
+    problems += group_problems
+    problems += _repeat_problems(row.get("email", ""), row.get("lead_id", ""), line, seen)
+    if problems:
+        return RowError(line, "; ".join(problems))
+    return PlannedRow(
+        line=line,
+        email=row.get("email", ""),
+        first_name=row.get("first_name", ""),
+        last_name=row.get("last_name", ""),
+        lead_id=row.get("lead_id", ""),
+        lead_group_id=group_id or 0,
+        lead_group_name=row.get("lead_group_name", ""),
+    )
+
+
+# --- Matching the rows with what exists -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Existing:
+    """The accounts, customers and user names the file's rows meet, fetched set-wise."""
+
+    users: dict[str, Any]  # by normalised email
+    customers_by_user: dict[int, Customer]  # with only the fields the import compares
+    group_pks: dict[int, int]  # existing lead groups: FLG id -> primary key
+    taken_names: set[str]  # user names of accounts other than those matched by email
+    lead_owners: dict[str, str]  # lead id -> its customer's email
+
+    @classmethod
+    def for_rows(cls, rows: list[PlannedRow]) -> _Existing:
+        users = accounts.users_by_email(row.email for row in rows)
+        user_ids = [user.pk for user in users.values()]
+        customers_by_user: dict[int, Customer] = {}
+        for start in range(0, len(user_ids), CHUNK):
+            customers_by_user.update(
+                (customer.user_id, customer)
+                for customer in Customer.objects.filter(user__in=user_ids[start : start + CHUNK])
+                .only("user_id", "lead_id", "lead_group_id")
+                .order_by()
+            )
+        # New accounts are named by their email; another account may already have that name.
+        taken_names = accounts.usernames_taken(row.key for row in rows if row.key not in users)
+        lead_ids = sorted({row.lead_id for row in rows})
+        lead_owners: dict[str, str] = {}
+        for start in range(0, len(lead_ids), CHUNK):
+            lead_owners.update(
+                Customer.objects.filter(lead_id__in=lead_ids[start : start + CHUNK])
+                .order_by()
+                .values_list("lead_id", "user__email")
+            )
+        group_pks = dict(LeadGroup.objects.values_list("flg_id", "pk"))
+        return cls(users, customers_by_user, group_pks, taken_names, lead_owners)
+
+
+def _row_action(row: PlannedRow, existing: _Existing) -> RowError | None:
+    """Decide what the row does (row.action), or why it cannot be imported."""
+    owner = existing.lead_owners.get(row.lead_id)
+    if owner is not None and accounts.email_normalise(owner) != row.key:
+        return RowError(row.line, f"lead id {row.lead_id} is already linked to {owner}")
+    user = existing.users.get(row.key)
+    if user is None and row.key in existing.taken_names:
+        return RowError(
+            row.line,
+            f"another account already has the user name {row.key}; change that account in "
+            "the admin first",
+        )
+    customer = existing.customers_by_user.get(user.pk) if user is not None else None
+    row.user, row.customer = user, customer
+    if user is None or customer is None:
+        row.action = "create" if user is None else "update"
+        return None
+    same = (
+        user.first_name == row.first_name
+        and user.last_name == row.last_name
+        and customer.lead_id == row.lead_id
+        and customer.lead_group_id is not None
+        and customer.lead_group_id == existing.group_pks.get(row.lead_group_id)
+    )
+    row.action = "unchanged" if same else "update"
+    return None
+
+
+def _match_existing(plan: ImportPlan) -> None:
+    existing = _Existing.for_rows(plan.rows)
+    matched = []
+    for row in plan.rows:
+        error = _row_action(row, existing)
+        if error is None:
+            matched.append(row)
+        else:
+            plan.errors.append(error)
+    plan.rows = matched
+
+
+def customers_import_plan(*, data: bytes) -> ImportPlan:
+    """Check every row of the file and say what importing it would do; writes nothing."""
+    reader = _reader(_decode(data))
+    header = _header(reader)
+    plan = ImportPlan()
+    limits = Limits.of_models()
+    seen = _Seen(known_groups=dict(LeadGroup.objects.values_list("flg_id", "name")))
+    for line, values in _records(reader, plan.errors):
+        checked = _row_check(header, line, values, plan, seen, limits)
+        if isinstance(checked, RowError):
+            plan.errors.append(checked)
+        else:
+            plan.rows.append(checked)
     if not plan.rows and not plan.errors:
         raise ImportRefused([RowError(0, "The file has a header line but no customers.")])
     _match_existing(plan)
@@ -252,99 +416,83 @@ def customers_import_plan(*, data: bytes) -> ImportPlan:
     return plan
 
 
-def _match_existing(plan: ImportPlan) -> None:
-    User = get_user_model()
-    users = {
-        u.email.lower(): u
-        for u in User._default_manager.filter(email__in=[r.email for r in plan.rows])
-    }
-    # email__in is case-sensitive; find the rest case-insensitively, one query per odd case.
-    for row in plan.rows:
-        if row.email.lower() not in users:
-            found = User._default_manager.filter(email__iexact=row.email).first()
-            if found is not None:
-                users[row.email.lower()] = found
-    customers_by_user = {
-        c.user_id: c
-        for c in Customer.objects.select_related("lead_group").filter(
-            user__in=[u.pk for u in users.values()]
-        )
-    }
-    # New accounts are named by their email; another account may already have that name.
-    taken_names = set(
-        User._default_manager.filter(
-            username__in=[r.email.lower() for r in plan.rows if r.email.lower() not in users]
-        ).values_list("username", flat=True)
-    )
-    lead_owners = dict(
-        Customer.objects.filter(lead_id__in=[r.lead_id for r in plan.rows]).values_list(
-            "lead_id", "user__email"
-        )
-    )
-    for row in plan.rows:
-        user = users.get(row.email.lower())
-        owner = lead_owners.get(row.lead_id)
-        if owner is not None and owner.lower() != row.email.lower():
-            plan.errors.append(
-                RowError(row.line, f"lead id {row.lead_id} is already linked to {owner}")
-            )
-            continue
-        if user is None and row.email.lower() in taken_names:
-            plan.errors.append(
-                RowError(
-                    row.line,
-                    f"another account already has the user name {row.email.lower()}; change "
-                    "that account in the admin first",
-                )
-            )
-            continue
-        customer = customers_by_user.get(user.pk) if user else None
-        row.customer = customer
-        if user is None or customer is None:
-            row.action = "create" if user is None else "update"
-            continue
-        same = (
-            user.first_name == row.first_name
-            and user.last_name == row.last_name
-            and customer.lead_id == row.lead_id
-            and customer.lead_group is not None
-            and customer.lead_group.flg_id == row.lead_group_id
-        )
-        row.action = "unchanged" if same else "update"
+# --- Writing ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def customers_import_apply(*, data: bytes) -> ImportResult:
     """Import the file: all rows or, when any row is bad, none (raises ImportRefused)."""
-    plan = customers_import_plan(data=data)
-    User = get_user_model()
+    try:
+        with transaction.atomic():
+            return _apply(customers_import_plan(data=data))
+    except IntegrityError:
+        # The plan was checked a moment ago; the database's own rules (the unique lead id and
+        # the unique lower-cased email) caught what changed since, or what only they can see.
+        raise ImportRefused(
+            [
+                RowError(
+                    0,
+                    "The database refused the import: an account or lead id in the file is "
+                    "already in use (perhaps added while the file was being imported). "
+                    "Upload it again to see which rows.",
+                )
+            ]
+        ) from None
+
+
+def _apply(plan: ImportPlan) -> ImportResult:
     groups = {g.flg_id: g for g in LeadGroup.objects.all()}
-    for flg_id, name in plan.new_groups.items():
-        groups[flg_id] = LeadGroup.objects.create(flg_id=flg_id, name=name)
-    created: list[Customer] = []
-    updated = 0
-    for row in plan.rows:
-        if row.action == "unchanged":
-            continue
-        user = User._default_manager.filter(email__iexact=row.email).first()
-        is_new = user is None
-        if user is None:
-            # New customers choose their own password, from an invite or "forgotten password".
-            user = User(username=row.email.lower(), email=row.email)
-            user.set_unusable_password()
-        user.first_name, user.last_name = row.first_name, row.last_name
-        user.save()
-        customer, _ = Customer.objects.update_or_create(
-            user=user,
-            defaults={"lead_id": row.lead_id, "lead_group": groups[row.lead_group_id]},
-        )
-        if is_new:
-            created.append(customer)
-        else:
-            updated += 1
+    for group in LeadGroup.objects.bulk_create(
+        LeadGroup(flg_id=flg_id, name=name) for flg_id, name in plan.new_groups.items()
+    ):
+        groups[group.flg_id] = group
+    new_rows = [row for row in plan.rows if row.action == "create"]
+    changed = [row for row in plan.rows if row.action == "update"]
+    # New customers choose their own password, from an invite or "forgotten password".
+    new_users = accounts.users_create_bulk(
+        [
+            accounts.NewAccount(email=row.email, first_name=row.first_name, last_name=row.last_name)
+            for row in new_rows
+        ],
+        batch_size=BATCH,
+    )
+    for row, user in zip(new_rows, new_users, strict=True):
+        row.user = user
+    _accounts_update(changed)
+    created = bulk.rows_insert(
+        [
+            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            for row in new_rows
+        ],
+        key="user",
+        batch_size=BATCH,
+    )
+    # Accounts that had no customer record get one; the others are changed in place.
+    Customer.objects.bulk_create(
+        [
+            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            for row in changed
+            if row.customer is None
+        ],
+        batch_size=BATCH,
+    )
+    customers = [row.customer for row in changed if row.customer is not None]
+    for row in changed:
+        if row.customer is not None:
+            row.customer.lead_id, row.customer.lead_group = row.lead_id, groups[row.lead_group_id]
+    Customer.objects.bulk_update(customers, ["lead_id", "lead_group"], batch_size=BATCH)
     return ImportResult(
         created=created,
-        updated=updated,
+        updated=len(changed),
         unchanged=plan.count("unchanged"),
         groups_created=len(plan.new_groups),
+    )
+
+
+def _accounts_update(rows: list[PlannedRow]) -> None:
+    users = []
+    for row in rows:
+        row.user.first_name, row.user.last_name = row.first_name, row.last_name
+        users.append(row.user)
+    get_user_model()._default_manager.bulk_update(
+        users, ["first_name", "last_name"], batch_size=BATCH
     )

@@ -8,6 +8,7 @@ once, with one more user probing /healthz. Prints a table and writes bench/resul
 measures and reports; it asserts nothing, and exits non-zero only when it could not run.
 
 runner.py reads as the run: set-up, then the stages in bench/stages/ (calls, cpu, load,
-degraded, scale), then the report. Everything it starts is stopped, and its database dropped,
+degraded, scale, csv_import), then the report. `python -m bench.stages.csv_import` runs the
+set-up and that stage alone. Everything it starts is stopped, and its database dropped,
 on the way out, Ctrl-C and SIGTERM included.
 """

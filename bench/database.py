@@ -10,7 +10,8 @@ from pathlib import Path
 from bench.report import say
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/test")
-PG_NAME = "bench_portal"
+# Dropped and made again by each run: give each of several people sharing a server their own.
+PG_NAME = os.environ.get("BENCH_PG_NAME", "bench_portal")
 REDIS_DB = 13  # the test suite uses 15; the bench empties 13 before and after
 
 
@@ -56,7 +57,8 @@ def drop_database(name: str) -> None:
 
 
 def cache_url() -> str:
-    if reachable("127.0.0.1", 6379):
+    # BENCH_CACHE=local leaves a shared Redis alone (the bench empties its database 13).
+    if os.environ.get("BENCH_CACHE", "") != "local" and reachable("127.0.0.1", 6379):
         return f"redis://127.0.0.1:6379/{REDIS_DB}"
     return "locmemcache://bench"
 

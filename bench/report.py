@@ -4,6 +4,7 @@ the table printed at the end. say() is how every part of the bench talks while i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from bench.config import (
     INJECTED_MS,
     PORTAL_THREADS,
     PORTAL_WORKERS,
+    RESULTS,
     SANDBOX_THREADS,
     SANDBOX_WORKERS,
     SCALE_CUSTOMERS,
@@ -28,6 +30,7 @@ from bench.stats import percentile, with_status
 if TYPE_CHECKING:
     from bench.stages.calls import Calls
     from bench.stages.cpu import Costs
+    from bench.stages.csv_import import CsvImport
     from bench.stages.degraded import Degraded
     from bench.stages.load import Healthy
     from bench.stages.scale import Scale
@@ -49,6 +52,7 @@ def results(
     healthy: Healthy,
     degraded: Degraded,
     scale: Scale,
+    csv_import: CsvImport,
     rss_all: float,
 ) -> dict[str, Any]:
     """Everything measured, in results.json's shape; `started` is the run's time.monotonic()."""
@@ -152,8 +156,37 @@ def results(
             "server_errors": with_status(scale.load.statuses, " 500"),
             "endpoints": scale.load.endpoints,
         },
+        "csv_import": import_figures(csv_import, database),
         "seconds": round(time.monotonic() - started),
     }
+
+
+def import_figures(imported: CsvImport, database: str) -> dict[str, Any]:
+    """The CSV import's figures, as results.json holds them under "csv_import"."""
+    return {
+        "date": dt.date.today().isoformat(),
+        "database": database,
+        "rows": imported.rows,
+        "megabytes": round(imported.size_bytes / 1024 / 1024, 2),
+        "preview_seconds": imported.preview_s,
+        "preview_summary": imported.preview_summary,
+        "preview_page_kilobytes": round(imported.preview_page_bytes / 1024),
+        "confirm_seconds": imported.confirm_s,
+        "confirm_message": imported.confirm_message,
+        "customers_created": imported.customers_created,
+        "repeat_preview_seconds": imported.repeat_preview_s,
+        "repeat_preview_summary": imported.repeat_summary,
+        "goal_seconds": 20,
+        "load_average_before": imported.load_average,
+    }
+
+
+def merge_alone(stage: str, figures: dict[str, Any]) -> None:
+    """A stage run alone: its figures replace its own part of results.json, the rest kept."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[stage] = figures
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"Written to bench/results.json under {stage!r}.")
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -255,6 +288,11 @@ def print_table(r: dict[str, Any]) -> None:
             f"{scale_cpu['home']['cpu_ms']} / {scale_cpu['session']['cpu_ms']} ms "
             f"(small: {cpu['home']['cpu_ms']} / {cpu['session']['cpu_ms']} ms)",
             "flat",
+        ),
+        (
+            f"CSV import, {r['csv_import']['rows']:,} new customers: preview / confirm",
+            f"{r['csv_import']['preview_seconds']} / {r['csv_import']['confirm_seconds']} s",
+            "< 20 s each",
         ),
     ]
     say("")
