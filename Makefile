@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# `make run PORT=8001`: the portal, its sandbox, and every address derived from them follow.
+PORT ?= 8000
 # The webhook token is the published demo one (appointments/demo.py): with it, the sandbox
 # pushes every lead saved in its admin to the portal, as FLG 360's webhook would.
-RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef
+RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT) \
+	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef
 
 .PHONY: run test install lint bench clean
 
@@ -23,13 +26,13 @@ run: $(VENV)/.runtime
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
-	@echo "  Booking portal:  http://127.0.0.1:8000/"
+	@echo "  Booking portal:  http://127.0.0.1:$(PORT)/"
 	@echo "  Customer:        customer@example.com / bookings-demo"
-	@echo "  Admin:           http://127.0.0.1:8000/admin/  admin@example.com / admin-demo"
-	@echo "  FLG sandbox:     http://127.0.0.1:8000/sandbox/ (stands in for FLG 360)"
+	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/  admin@example.com / admin-demo"
+	@echo "  FLG sandbox:     http://127.0.0.1:$(PORT)/sandbox/ (stands in for FLG 360)"
 	@echo "  New customers:   add a lead with an email in the admin under FLG 360 sandbox > Leads"
 	@echo ""
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The suite runs on SQLite, then again on PostgreSQL where it is reachable (row locks and
 # concurrency need it). REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.

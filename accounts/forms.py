@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import (
     AdminUserCreationForm,
@@ -18,6 +19,28 @@ from accounts import services
 EMAIL_TAKEN_MESSAGE = "Another account already uses this email address (letter case is ignored)."
 
 
+class _LockoutWarningMixin:
+    """On the wrong password before the lockout, say that the next one will pause sign-in."""
+
+    request: Any
+    forgotten_hint = (
+        " If you are not sure of it, choose a new one with “Forgotten your password?” below."
+    )
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        error: forms.ValidationError = super().get_invalid_login_error()  # type: ignore[misc]
+        # django-axes counted this failure while the form authenticated.
+        failures = getattr(self.request, "axes_failures_since_start", None)
+        if failures is None or services.failures_before_lockout(failures=failures) != 1:
+            return error
+        warning = forms.ValidationError(
+            "One more wrong password will pause sign-in with this email address for "
+            f"{settings.AXES_COOLOFF_MINUTES} minutes." + self.forgotten_hint,
+            code="lockout_next",
+        )
+        return forms.ValidationError([error, warning])
+
+
 class _SignInEmailMixin:
     cleaned_data: dict[str, Any]
 
@@ -26,7 +49,7 @@ class _SignInEmailMixin:
         return services.email_normalise(self.cleaned_data.get("username") or "")
 
 
-class EmailLoginForm(_SignInEmailMixin, AuthenticationForm):
+class EmailLoginForm(_LockoutWarningMixin, _SignInEmailMixin, AuthenticationForm):
     """Django's sign-in form, asking for an email address instead of a username."""
 
     username = forms.EmailField(
@@ -44,8 +67,10 @@ class EmailLoginForm(_SignInEmailMixin, AuthenticationForm):
     }
 
 
-class AdminEmailLoginForm(_SignInEmailMixin, AdminAuthenticationForm):
+class AdminEmailLoginForm(_LockoutWarningMixin, _SignInEmailMixin, AdminAuthenticationForm):
     """The admin's sign-in, asking for the email address staff sign in with."""
+
+    forgotten_hint = ""
 
     username = forms.EmailField(
         label="Email address",

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -34,6 +35,16 @@ class InviteResult:
     failed: list[str] = field(default_factory=list)
 
 
+def email_context() -> dict[str, Any]:
+    """What every email to a customer names: the portal, its address and whom to ask."""
+    return {
+        "portal_name": settings.PORTAL_NAME,
+        "portal_url": settings.PORTAL_URL,
+        "support_email": settings.PORTAL_SUPPORT_EMAIL,
+        "support_phone": settings.PORTAL_SUPPORT_PHONE,
+    }
+
+
 def invite_url(*, user: User, base_url: str) -> str:
     """The one-time link for this account, under the portal's base URL."""
     path = reverse(
@@ -49,6 +60,7 @@ def invite_url(*, user: User, base_url: str) -> str:
 def invite_send(*, user: User, base_url: str) -> None:
     """Email the account's owner their invitation: a sign-in link, or choose a password."""
     context = {
+        **email_context(),
         "user": user,
         "sign_in_link": links.sign_in_link_url(
             user=user,
@@ -57,9 +69,6 @@ def invite_send(*, user: User, base_url: str) -> None:
         ),
         "link": invite_url(user=user, base_url=base_url),
         "renew_link": base_url.rstrip("/") + reverse("invite_renew"),
-        "portal_name": settings.PORTAL_NAME,
-        "support_email": settings.PORTAL_SUPPORT_EMAIL,
-        "support_phone": settings.PORTAL_SUPPORT_PHONE,
         "days": settings.PASSWORD_RESET_TIMEOUT // 86400,
     }
     subject = render_to_string("accounts/emails/invite_subject.txt", context).strip()

@@ -14,18 +14,23 @@ an unknown address.
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, CharField, Expression, F, Func, QuerySet
+from django.db.models import BooleanField, CharField, Expression, F, Func, Max, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
+from django.utils import timezone
 
 from accounts import bulk
 
@@ -214,3 +219,33 @@ def staff_create(*, email: str, password: str) -> User:
     user.is_superuser = True
     user.save(update_fields=["is_staff", "is_superuser"])
     return user
+
+
+# --- Sign-in lockout (django-axes counts failures per email and address) ---------------------
+
+
+def lockout_ends_at(*, username: str, ip_address: str | None) -> dt.datetime:
+    """When the lockout of this email from this address ends: the cool-off after the failure
+    that caused it (attempts during a lockout are not counted, so they do not move it)."""
+    attempts = AccessAttempt.objects.filter(username=username)
+    if ip_address:
+        attempts = attempts.filter(ip_address=ip_address)
+    last = attempts.aggregate(last=Max("attempt_time"))["last"] or timezone.now()
+    return last + settings.AXES_COOLOFF_TIME
+
+
+def lockout_lift(*, user: User) -> int:
+    """Forget the failed sign-ins for this account's email, from every address; how many.
+
+    For when the owner has proved they hold the address (a password chosen through the
+    emailed link) and for the demo accounts.
+    """
+    names = {email_normalise(user.get_username())}
+    if user.email:
+        names.add(email_normalise(user.email))
+    return sum(axes_reset(username=name) for name in names)
+
+
+def failures_before_lockout(*, failures: int) -> int:
+    """How many more wrong passwords pause sign-in, after `failures` in a row."""
+    return max(0, settings.AXES_FAILURE_LIMIT - failures)

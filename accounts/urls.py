@@ -11,7 +11,13 @@ urlpatterns = [
     path("login/link/continue/", views.sign_in_link_continue, name="sign_in_link_continue"),
     path("login/link/<str:token>/", views.sign_in_link, name="sign_in_link"),
     path("password_change/", views.password_change, name="password_change"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
     path("invite/<uidb64>/<token>/", views.InviteAcceptView.as_view(), name="invite_accept"),
     path("", include("django.contrib.auth.urls")),

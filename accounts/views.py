@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
@@ -18,7 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
-from accounts import invites, limits, links, metrics
+from accounts import invites, limits, links, metrics, services
+from accounts.backends import axes_username
 from accounts.forms import (
     AccountPasswordResetForm,
     EmailLoginForm,
@@ -33,17 +35,23 @@ def not_linked(request: HttpRequest) -> HttpResponse:
 
 
 def lockout(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
-    """Too many wrong passwords from this address for this email: say when to try again."""
+    """Too many wrong passwords from this address for this email: say when to try again.
+
+    Attempts during the lockout do not extend it, so the time shown is when it really ends.
+    """
     metrics.lockouts.inc()
-    minutes = settings.AXES_COOLOFF_MINUTES
-    retry_at = timezone.localtime(timezone.now() + dt.timedelta(minutes=minutes))
+    ends_at = services.lockout_ends_at(
+        username=axes_username(request, credentials),
+        ip_address=getattr(request, "axes_ip_address", None),
+    )
     page = render(
         request,
         "registration/lockout.html",
-        {"minutes": minutes, "retry_at": retry_at},
+        {"minutes": settings.AXES_COOLOFF_MINUTES, "retry_at": timezone.localtime(ends_at)},
         status=429,
     )
-    page["Retry-After"] = str(minutes * 60)
+    wait = (ends_at - timezone.now()).total_seconds()
+    page["Retry-After"] = str(max(1, math.ceil(wait)))
     return page
 
 
@@ -96,15 +104,46 @@ class EmailLimitMixin:
         return HttpResponseRedirect(self.get_success_url())
 
 
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out (a POST), which also says it worked on the page that follows."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.success(request, "You have signed out.")
+        return response
+
+
 class PasswordResetView(EmailLimitMixin, auth_views.PasswordResetView):
+    """Django's reset request, whose email names the portal and links to PORTAL_URL (not the
+    host and port the request happened to arrive on)."""
+
     form_class = AccountPasswordResetForm
 
     def send(self, form: AccountPasswordResetForm) -> None:
         # Django's own form_valid sends the email; its redirect is ours to give.
+        self.extra_email_context = invites.email_context()
         auth_views.PasswordResetView.form_valid(self, form)
 
 
-class InviteAcceptView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Choosing a new password through the emailed link also lifts a sign-in lockout: the
+    link proves the person owns the address, which is what the lockout was unsure of."""
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        services.lockout_lift(user=form.user)
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = getattr(self, "user", None)
+        context["account_email"] = user.email if user is not None else ""
+        return context
+
+
+class InviteAcceptView(PasswordResetConfirmView):
     """An invited customer chooses a password and is signed in straight away."""
 
     template_name = "registration/invite_confirm.html"
@@ -121,9 +160,7 @@ class InviteRenewView(EmailLimitMixin, FormView):
     success_url = reverse_lazy("password_reset_done")
 
     def send(self, form: InviteRequestForm) -> None:
-        invites.invite_renew(
-            email=form.cleaned_data["email"], base_url=self.request.build_absolute_uri("/")
-        )
+        invites.invite_renew(email=form.cleaned_data["email"], base_url=settings.PORTAL_URL)
 
 
 class SignInLinkRequestView(EmailLimitMixin, FormView):
@@ -143,7 +180,7 @@ class SignInLinkRequestView(EmailLimitMixin, FormView):
     def send(self, form: Form) -> None:
         links.sign_in_link_send(
             email=form.cleaned_data["email"],
-            base_url=self.request.build_absolute_uri("/"),
+            base_url=settings.PORTAL_URL,
             next_url=safe_next(self.request, self.request.POST.get("next")),
         )
 

@@ -329,7 +329,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         sent = invites.invites_send(
             users=[customer.user for customer in queryset.select_related("user")],
-            base_url=request.build_absolute_uri("/"),
+            base_url=settings.PORTAL_URL,
         )
         if sent.sent:
             messages.success(
@@ -448,7 +448,7 @@ class CustomerAdmin(admin.ModelAdmin):
         if payload["invites"]:
             sent = invites.invites_send(
                 users=[customer.user for customer in result.created],
-                base_url=request.build_absolute_uri("/"),
+                base_url=settings.PORTAL_URL,
             )
         messages.success(
             request,
@@ -492,6 +492,21 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BookedFilter(admin.SimpleListFilter):
+    title = "booked (customer's claim)"
+    parameter_name = "booked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Reported booked"), ("no", "Not reported")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(booked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(booked_at__isnull=True)
+        return queryset
+
+
 @admin.register(AppointmentSession)
 class AppointmentSessionAdmin(admin.ModelAdmin):
     list_display = [
@@ -501,8 +516,9 @@ class AppointmentSessionAdmin(admin.ModelAdmin):
         "lead_id",
         "closes_at",
         "is_open",
+        "booked_by_customer",
     ]
-    list_filter = [OpenFilter, "appointment_type"]
+    list_filter = [OpenFilter, BookedFilter, "appointment_type"]
     search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
     # Read-only, but the change view still builds form fields; say https as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -517,6 +533,13 @@ class AppointmentSessionAdmin(admin.ModelAdmin):
     @admin.display(description="open", boolean=True)
     def is_open(self, obj: AppointmentSession) -> bool:
         return obj.is_open
+
+    @admin.display(description="booked (customer's claim)", ordering="booked_at")
+    def booked_by_customer(self, obj: AppointmentSession) -> str:
+        # The customer's browser said so; FLG 360 holds the appointment itself.
+        if obj.booked_at is None:
+            return "-"
+        return f"Customer reported {timezone.localtime(obj.booked_at):%d %b %H:%M}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -552,6 +575,7 @@ class FlgFailureAdmin(admin.ModelAdmin):
     list_select_related = ["appointment_type", "customer__user"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
+    readonly_fields = ["how_to_fix"]
 
     @admin.display(description="what", ordering="code")
     def what(self, obj: FlgFailure) -> str:

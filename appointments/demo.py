@@ -82,7 +82,8 @@ CUSTOMERS = [
 
 @transaction.atomic
 def seed_demo(*, flg_api_key: str) -> bool:
-    """Create or update the demo data; running it twice changes nothing.
+    """Create or update the demo data, passwords and sign-in lockouts of the demo accounts
+    included; running it twice changes nothing.
 
     False when the sandbox is installed and `flg_api_key` is not its own key: a configured key
     may be a real one, so it is never copied into the sandbox (which would then accept it).
@@ -138,13 +139,16 @@ def webhook_wiring() -> str:
 def _demo_user(*, email: str, password: str, first_name: str = "", last_name: str = "") -> Any:
     user = accounts.user_for_email(email)
     if user is None:
-        return accounts.user_create(
+        user = accounts.user_create(
             email=email, first_name=first_name, last_name=last_name, password=password
         )
-    accounts.user_set_email(user=user, email=email)
-    user.first_name, user.last_name = first_name, last_name
-    user.set_password(password)
-    user.save()
+    else:
+        accounts.user_set_email(user=user, email=email)
+        user.first_name, user.last_name = first_name, last_name
+        user.set_password(password)
+        user.save()
+    # The published password works again at once, even after someone tried the lockout.
+    accounts.lockout_lift(user=user)
     return user
 
 

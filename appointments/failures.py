@@ -6,6 +6,8 @@ are the portal's, kept here beside the views that show them.
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from flg.errors import ErrorCode, FlgError
 
 _TRY_LATER = (
@@ -44,3 +46,52 @@ def customer_message(error: FlgError) -> str:
 def http_status(error: FlgError) -> int:
     """The status of the page or JSON answer that reports this failure."""
     return STATUSES.get(error.code, 502)
+
+
+# What staff can do about each failure, shown beside it in the admin.
+_LEAD_UNKNOWN = (
+    "FLG 360 has no lead with this customer's lead id. Check the lead id on the customer's page "
+    "against the lead in FLG 360 (digits only)."
+)
+_SANDBOX_LEAD_UNKNOWN = (
+    " In the demo, the sandbox only knows the leads it was given: add this one under "
+    "FLG 360 sandbox > Leads with the customer's lead id and lead group, or run with "
+    "FLG_SANDBOX_AUTO_LEADS=1 (make run does) so that it creates unknown leads on first use."
+)
+_TYPE_UNKNOWN = (
+    "FLG 360 has no appointment type with this id. Copy the id again from FLG 360 (Settings > "
+    "Appointments, the type's Properties) into the appointment type's page."
+)
+_SANDBOX_TYPE_UNKNOWN = (
+    " In the demo, add the type under FLG 360 sandbox > Appointment types with the same id."
+)
+_GROUP_MISMATCH = (
+    "The customer's lead is in another lead group than the appointment type in FLG 360. Give "
+    "the customer the lead group their lead has in FLG 360, and the type the lead group it has "
+    "there (none if it is for all lead groups)."
+)
+STAFF_ADVICE: dict[str, str] = {
+    ErrorCode.NOT_CONFIGURED: "Set FLG_DOMAIN and FLG_API_KEY (README: Connecting a real FLG "
+    "360 account).",
+    ErrorCode.KEY_INVALID: "FLG 360 does not accept the access key: create a new one (Settings > "
+    "Configuration > Access Keys) and set FLG_API_KEY.",
+    ErrorCode.KEY_FORBIDDEN: "Tick 'Allow access to Appointments' on the access key in FLG 360.",
+    ErrorCode.UNAVAILABLE: "FLG 360 was busy or did not answer in time. Nothing to fix if it "
+    "passes; if it lasts, check FLG 360's status and FLG_TIMEOUT.",
+    ErrorCode.PROTOCOL_ERROR: "FLG 360 answered in a way the portal cannot use; the detail "
+    "says how. A publicUrl on another host means FLG_BOOKING_HOSTS needs that host.",
+}
+
+
+def staff_advice(*, code: str, detail: str) -> str:
+    """How staff can fix a failure, from its code and FLG's own words in the detail."""
+    text = detail.lower()
+    if code == ErrorCode.REJECTED:
+        if "lead could not be found" in text:
+            return _LEAD_UNKNOWN + (_SANDBOX_LEAD_UNKNOWN if settings.FLG_SANDBOX else "")
+        if "appointment type could not be found" in text:
+            return _TYPE_UNKNOWN + (_SANDBOX_TYPE_UNKNOWN if settings.FLG_SANDBOX else "")
+        if "lead group" in text:
+            return _GROUP_MISMATCH
+        return "FLG 360 refused the lead or the type: " + _GROUP_MISMATCH
+    return STAFF_ADVICE.get(code, "")

@@ -21,9 +21,8 @@ sessions_refreshed = Counter(
     "created with FLG, or one another tab had just made reused.",
     ["result"],
 )
-# Incremented where the booking page reports that the customer booked (the "booked" report of
-# the booking journey, issue 13): `metrics.bookings_reported.inc()` once per session recorded as
-# booked. Defined now so the series is exposed, at zero, before that lands.
+# Counted in appointments.services.session_mark_booked, once per session (another report of
+# the same session, from a second tab, counts nothing).
 bookings_reported = Counter(
     "portal_bookings_reported",
     "Sessions the booking page reported as booked (the customer's own claim).",

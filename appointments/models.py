@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from appointments import failures
 from flg.errors import ErrorCode
 
 lead_id_validator = RegexValidator(
@@ -157,6 +158,16 @@ class AppointmentSession(models.Model):
     public_url = models.URLField("public URL", max_length=2000)
     closes_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    booked_at = models.DateTimeField(
+        "booked (the customer's page reported it)",
+        null=True,
+        blank=True,
+        help_text=(
+            "When the customer's booking page reported that the booking screen confirmed a "
+            "booking. It is the customer's browser's claim, not FLG 360's record: check the "
+            "appointment in FLG 360."
+        ),
+    )
 
     objects = AppointmentSessionQuerySet.as_manager()
 
@@ -175,6 +186,10 @@ class AppointmentSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closes_at > timezone.now()
+
+    @property
+    def is_booked(self) -> bool:
+        return self.booked_at is not None
 
 
 class FlgFailure(models.Model):
@@ -204,6 +219,7 @@ class FlgFailure(models.Model):
     detail = models.TextField("detail for staff")
 
     class Meta:
+        verbose_name = "FLG failure"
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["appointment_type", "-created_at"], name="failure_type_recent")
@@ -211,6 +227,10 @@ class FlgFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_code_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def how_to_fix(self) -> str:
+        return failures.staff_advice(code=self.code, detail=self.detail)
 
 
 class LeadDelivery(models.Model):

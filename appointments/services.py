@@ -74,23 +74,46 @@ def appointment_type_for_customer(*, customer: Customer, slug: str) -> Appointme
 
 
 def session_for_customer(
-    *, customer: Customer, session_id: Any, slug: str
+    *, customer: Customer, session_id: Any, slug: str, bookable_only: bool = True
 ) -> AppointmentSession | None:
     """The customer's own session at this address, or None (others' sessions do not exist).
 
-    Only for a type the customer may still book: a refresh of one switched off or moved to
-    another lead group since would create a session FLG refuses or staff no longer offer.
+    Only for a type the customer may still book, unless `bookable_only` is off: a refresh of
+    one switched off or moved to another lead group since would create a session FLG refuses
+    or staff no longer offer.
     """
-    return (
-        AppointmentSession.objects.select_related("appointment_type")
-        .filter(
-            pk=session_id,
-            customer=customer,
-            appointment_type__slug=slug,
-            appointment_type__in=_bookable(customer),
-        )
-        .first()
+    sessions_ = AppointmentSession.objects.select_related("appointment_type").filter(
+        pk=session_id, customer=customer, appointment_type__slug=slug
     )
+    if bookable_only:
+        sessions_ = sessions_.filter(appointment_type__in=_bookable(customer))
+    return sessions_.first()
+
+
+def bookings_recent(*, customer: Customer, limit: int = 5) -> list[AppointmentSession]:
+    """The customer's latest sessions reported booked, newest first."""
+    return list(
+        AppointmentSession.objects.select_related("appointment_type")
+        .filter(customer=customer, booked_at__isnull=False)
+        .order_by("-booked_at")[:limit]
+    )
+
+
+@transaction.atomic
+def session_mark_booked(*, customer: Customer, session: AppointmentSession) -> AppointmentSession:
+    """Record the customer's page's report that the booking screen confirmed a booking.
+
+    The first report is kept; another (a second tab, a retry) changes nothing. It is the
+    customer's claim, not FLG's record, and only ever takes the session out of reuse.
+    """
+    first = AppointmentSession.objects.filter(
+        pk=session.pk, customer=customer, booked_at__isnull=True
+    ).update(booked_at=timezone.now())
+    if first:
+        # Counted once the transaction holds: a rolled-back report never counts.
+        transaction.on_commit(metrics.bookings_reported.inc)
+    session.refresh_from_db(fields=["booked_at"])
+    return session
 
 
 # --- Timing ----------------------------------------------------------------------------------
@@ -170,6 +193,8 @@ def _reusable_session(
         appointment_type=appointment_type,
         created_at__gte=now - REUSE_WINDOW,
         closes_at__gt=now + refresh_margin(),
+        # A session booked on is spent: FLG has closed it.
+        booked_at__isnull=True,
     )
     if replacing is not None:
         # Only a session newer than the one being replaced (another tab's refresh) will do.

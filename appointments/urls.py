@@ -19,4 +19,9 @@ urlpatterns = [
         views.session_refresh,
         name="session_refresh",
     ),
+    path(
+        "book/<slug:slug>/session/<uuid:session_id>/booked/",
+        views.session_booked,
+        name="session_booked",
+    ),
 ]

@@ -32,6 +32,7 @@ LIMIT_MESSAGE = (
     "Please wait a minute, then try again."
 )
 NOT_LINKED_MESSAGE = "Your account is not linked to a booking record yet. Please contact us."
+BOOKED_MESSAGE = "Your appointment is booked."
 RETRY_AFTER = 30
 
 CustomerView = Callable[..., HttpResponse]
@@ -138,11 +139,12 @@ def _contact_us_page(request: HttpRequest) -> HttpResponse:
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     types = services.appointment_types_for_customer(customer=customer)
+    bookings = services.bookings_recent(customer=customer)
     may_book = services.customer_may_book(customer=customer)
     return render(
         request,
         "appointments/home.html",
-        {"customer": customer, "types": types, "may_book": may_book},
+        {"customer": customer, "types": types, "bookings": bookings, "may_book": may_book},
     )
 
 
@@ -253,6 +255,12 @@ def _see_other(url: str) -> HttpResponseRedirect:
 def session_page(
     request: HttpRequest, customer: Customer, slug: str, session_id: uuid.UUID
 ) -> HttpResponse:
+    session = services.session_for_customer(
+        customer=customer, session_id=session_id, slug=slug, bookable_only=False
+    )
+    if session is not None and session.is_booked:
+        # Booked: the confirmation, never a fresh screen inviting a second booking.
+        return render(request, "appointments/booked.html", _booked_context(session))
     if not services.customer_may_book(customer=customer):
         return _contact_us_page(request)
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
@@ -273,21 +281,35 @@ def session_page(
     return render(request, "appointments/session.html", _session_context(session))
 
 
+def _booked_context(session: AppointmentSession) -> dict[str, Any]:
+    return {"session": session, "appointment_type": session.appointment_type}
+
+
 def _session_context(session: AppointmentSession) -> dict[str, Any]:
+    kwargs = {"slug": session.appointment_type.slug, "session_id": session.pk}
     return {
         "session": session,
         "appointment_type": session.appointment_type,
         "page_url": _page_url(session),
-        "refresh_url": reverse(
-            "session_refresh",
-            kwargs={"slug": session.appointment_type.slug, "session_id": session.pk},
-        ),
+        "refresh_url": reverse("session_refresh", kwargs=kwargs),
+        "booked_url": reverse("session_booked", kwargs=kwargs),
         "seconds_remaining": services.seconds_remaining(session),
-        "minutes_remaining": services.seconds_remaining(session) // 60,
+        "closes_in": closes_in(services.seconds_remaining(session)),
         "refresh_margin": settings.BOOKING_REFRESH_MARGIN,
+        "idle_refreshes": settings.BOOKING_IDLE_REFRESHES,
         # The booking screen's messages are read only from the origins it may be framed from.
         "booking_origins": " ".join(sessions.booking_origins()),
     }
+
+
+def closes_in(seconds: int) -> str:
+    """How long until a session closes, in words that read after "closes" (as booking.js)."""
+    minutes = seconds // 60
+    if minutes >= 2:
+        return f"in about {minutes} minutes"
+    if minutes == 1:
+        return "in about a minute"
+    return "in less than a minute"
 
 
 def _json_error(code: str, message: str, status: int, **extra: Any) -> JsonResponse:
@@ -311,6 +333,9 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
     if session is None:
         return _json_error("not_found", "This booking session does not exist.", 404)
+    if session.is_booked:
+        # Booked in another tab: this one shows the confirmation instead of a fresh screen.
+        return _json_error("booked", BOOKED_MESSAGE, 409, Cache_Control="no-store")
     try:
         fresh = services.session_refresh(customer=customer, session=session)
     except FlgError as exc:
@@ -330,6 +355,36 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
             .replace("+00:00", "Z"),
             "secondsRemaining": services.seconds_remaining(fresh),
             "pageUrl": _page_url(fresh),
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def session_booked(request: HttpRequest, slug: str, session_id: uuid.UUID) -> JsonResponse:
+    """The booking page reports that the booking screen confirmed a booking (idempotent)."""
+    if not request.user.is_authenticated:
+        return _json_error(
+            "signed_out", "You have been signed out. Sign in again to carry on booking.", 401
+        )
+    customer = services.customer_for_user(user=request.user)
+    if customer is None:
+        return _json_error("not_linked", NOT_LINKED_MESSAGE, 403)
+    session = services.session_for_customer(
+        customer=customer, session_id=session_id, slug=slug, bookable_only=False
+    )
+    if session is None:
+        return _json_error("not_found", "This booking session does not exist.", 404)
+    session = services.session_mark_booked(customer=customer, session=session)
+    assert session.booked_at is not None  # just recorded
+    response = JsonResponse(
+        {
+            "booked": True,
+            "bookedAt": session.booked_at.astimezone(dt.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "message": BOOKED_MESSAGE,
         }
     )
     response["Cache-Control"] = "no-store"

@@ -275,6 +275,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the header and messages middleware, so its page gets the same as any other.
+    "bookingportal.not_allowed.MethodNotAllowedPageMiddleware",
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -414,8 +416,10 @@ STORAGES = {
 PORTAL_NAME = env.str("PORTAL_NAME", default="Appointment booking")
 PORTAL_SUPPORT_EMAIL = _email("PORTAL_SUPPORT_EMAIL", "support@example.com")
 PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
-# Where customers reach the portal, for links in emails sent outside a request.
-PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").strip().rstrip("/")
+# The port `make run` serves on locally; the local defaults below follow it.
+PORT = _int("PORT", 8000, minimum=1)
+# Where customers reach the portal: the links in every email start with it.
+PORTAL_URL = env.str("PORTAL_URL", default=f"http://127.0.0.1:{PORT}").strip().rstrip("/")
 _portal_url = urlsplit(PORTAL_URL)
 if (
     _portal_url.scheme not in {"http", "https"}
@@ -438,10 +442,13 @@ FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
 # With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
 # on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.
 FLG_SANDBOX_DEMO_HOST = _bool("FLG_SANDBOX_DEMO_HOST", False)
+# Demo mode (`make run`): the sandbox creates a lead it does not know on first use, so every
+# customer added by hand, by import or by invitation can book. Off, it answers as FLG does.
+FLG_SANDBOX_AUTO_LEADS = _bool("FLG_SANDBOX_AUTO_LEADS", False)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
 if not _flg_domain and FLG_SANDBOX:
-    _flg_domain = "http://127.0.0.1:8000/sandbox"
+    _flg_domain = f"http://127.0.0.1:{PORT}/sandbox"
 FLG_BASE_URL = parse_flg_domain(_flg_domain) if _flg_domain else ""
 
 _flg_key_file = env.str("FLG_API_KEY_FILE", default="").strip()
@@ -457,7 +464,9 @@ else:
 FLG_API_KEY = FLG_API_KEY.strip()
 
 _default_booking_hosts = "platform.getflg.com"
-if FLG_SANDBOX and not os.environ.get("FLG_DOMAIN", "").strip():
+if FLG_BASE_URL and urlsplit(FLG_BASE_URL).path.endswith("/sandbox"):
+    # A sandbox (this one, or one on another address) serves its booking screens from the
+    # address its API is called at.
     _default_booking_hosts = urlsplit(FLG_BASE_URL).netloc
 FLG_BOOKING_HOSTS = [
     h.strip().lower()
@@ -484,6 +493,9 @@ FLG_MAX_CONCURRENT_CALLS = _int(
     "FLG_MAX_CONCURRENT_CALLS", max(1, _int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
 )
 BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
+# Automatic refreshes a booking page makes with no sign of the customer before it closes the
+# booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
+BOOKING_IDLE_REFRESHES = _int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).
 BOOKING_SESSIONS_PER_MINUTE = _int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
@@ -531,7 +543,7 @@ FLG_WEBHOOK_LOG_DAYS = _int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 # Where the sandbox posts its leads, as FLG would: by default the portal it runs beside.
 FLG_SANDBOX_WEBHOOK_URL = env.str("FLG_SANDBOX_WEBHOOK_URL", default="").strip()
 if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
-    FLG_SANDBOX_WEBHOOK_URL = f"http://127.0.0.1:8000/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
+    FLG_SANDBOX_WEBHOOK_URL = f"http://127.0.0.1:{PORT}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
 if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(
         "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
@@ -632,9 +644,9 @@ AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Axes' default, relied on by the lockout page: every attempt while locked out starts the
-# cool-off again, so "try again after <now + cool-off>" is always true.
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# An attempt during a lockout does not start the cool-off again: a customer trying once more
+# is not punished, and the lockout page's "try again after" stays true (accounts.services).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 # The address lockouts count: REMOTE_ADDR, or behind our proxies (TRUSTED_PROXIES) the

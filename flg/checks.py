@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -35,6 +36,22 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
                 id="flg.E001",
             )
         )
+    sandbox_host = _sandbox_host(settings.FLG_BASE_URL)
+    if (
+        sandbox_host
+        and settings.FLG_BOOKING_HOSTS
+        and sandbox_host not in settings.FLG_BOOKING_HOSTS
+    ):
+        problems.append(
+            Warning(
+                f"FLG_DOMAIN points at a sandbox on {sandbox_host}, which serves its booking "
+                f"screens from there, but FLG_BOOKING_HOSTS is "
+                f"{','.join(settings.FLG_BOOKING_HOSTS)}: every booking would fail.",
+                hint=f"Set FLG_BOOKING_HOSTS={sandbox_host}, or leave it empty to follow "
+                "FLG_DOMAIN.",
+                id="flg.W004",
+            )
+        )
     if settings.FLG_SANDBOX and not settings.DEBUG and not settings.FLG_SANDBOX_DEMO_HOST:
         problems.append(
             Error(
@@ -55,3 +72,9 @@ def check_flg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | W
             )
         )
     return problems
+
+
+def _sandbox_host(base_url: str) -> str:
+    """The host:port of FLG_DOMAIN when it names a sandbox (its path ends in /sandbox)."""
+    parts = urlsplit(base_url)
+    return parts.netloc.lower() if parts.path.endswith("/sandbox") else ""

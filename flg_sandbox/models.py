@@ -34,7 +34,15 @@ class AccessKey(models.Model):
 
 class Lead(models.Model):
     lead_id = models.CharField(max_length=20, unique=True)
-    lead_group_id = models.PositiveIntegerField("lead group id")
+    lead_group_id = models.PositiveIntegerField(
+        "lead group id",
+        null=True,
+        blank=True,
+        help_text=(
+            "Empty only for a lead created on first use (FLG_SANDBOX_AUTO_LEADS) that has not "
+            "yet asked for a type of a lead group; it then joins that group."
+        ),
+    )
     lead_group_name = models.CharField(
         "lead group name", max_length=200, blank=True, help_text="As FLG names the lead group."
     )
@@ -111,6 +119,7 @@ class ApiCall(models.Model):
     fault = models.CharField(max_length=20, blank=True)
 
     class Meta:
+        verbose_name = "API call"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -107,7 +107,7 @@ def session_create(*, key: str | None, body: object) -> Session:
     if lead_id in (None, "") or type_id in (None, ""):
         raise ApiRefusal(400, "The appointment type or lead were not specified.")
     lead = Lead.objects.filter(lead_id=str(lead_id).strip()).first()
-    if lead is None:
+    if lead is None and not settings.FLG_SANDBOX_AUTO_LEADS:
         raise ApiRefusal(400, "The lead could not be found.")
     try:
         type_uuid = uuid.UUID(str(type_id).strip())
@@ -116,6 +116,10 @@ def session_create(*, key: str | None, body: object) -> Session:
     appointment_type = AppointmentType.objects.filter(pk=type_uuid).first()
     if appointment_type is None:
         raise ApiRefusal(400, "The appointment type could not be found.")
+    if settings.FLG_SANDBOX_AUTO_LEADS and (lead is None or lead.lead_group_id is None):
+        lead = lead_learn(lead_id=str(lead_id).strip(), appointment_type=appointment_type)
+    if lead is None:  # not reached: refused above unless leads are learned
+        raise ApiRefusal(400, "The lead could not be found.")
     if (
         appointment_type.lead_group_id is not None
         and appointment_type.lead_group_id != lead.lead_group_id
@@ -128,6 +132,22 @@ def session_create(*, key: str | None, body: object) -> Session:
         created_at=now,
         closes_at=now + dt.timedelta(seconds=settings.FLG_SANDBOX_SESSION_TTL),
     )
+
+
+def lead_learn(*, lead_id: str, appointment_type: AppointmentType) -> Lead:
+    """Demo mode (FLG_SANDBOX_AUTO_LEADS): a lead the sandbox has not met is created on first
+    use, in the lead group of the type it asks for, so any customer a newcomer adds can book.
+
+    A lead first seen asking for a type open to all groups joins a group later, with the first
+    type of a group it asks for (the portal only offers types of the customer's own group).
+    """
+    lead, _ = Lead.objects.get_or_create(
+        lead_id=lead_id[:20], defaults={"name": "Created on first use"}
+    )
+    if lead.lead_group_id is None and appointment_type.lead_group_id is not None:
+        lead.lead_group_id = appointment_type.lead_group_id
+        lead.save(update_fields=["lead_group_id"])
+    return lead
 
 
 def format_closes_at(moment: dt.datetime) -> str:
@@ -241,7 +261,7 @@ def lead_webhook_fields(*, lead: Lead) -> dict[str, str]:
             "lastname": lead.last_name,
             "fullname": lead.full_name,
             "email": lead.email,
-            "leadgroupid": str(lead.lead_group_id),
+            "leadgroupid": "" if lead.lead_group_id is None else str(lead.lead_group_id),
             "leadgroupname": lead.lead_group_name,
             "leadtype": "General",
             "status": lead.status,

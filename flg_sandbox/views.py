@@ -132,6 +132,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "types": AppointmentType.objects.all(),
             "fault": services.fault_current(),
             "session_ttl": settings.FLG_SANDBOX_SESSION_TTL,
+            "auto_leads": settings.FLG_SANDBOX_AUTO_LEADS,
             "api_url": request.build_absolute_uri(reverse("flg_sandbox:api_sessions")),
             # The host only: the URL's path holds the receiver's secret.
             "webhook_host": urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc,

@@ -43,6 +43,7 @@ NAMES = {
     "TRUSTED_PROXIES",
     "STATIC_ROOT",
     "METRICS_TOKEN",
+    "PORT",
 }
 
 

@@ -6,6 +6,11 @@
  * Two minutes before the session is due it warns politely; when due it asks the portal for a
  * fresh session, swaps the frame and the address bar, and says so. No framework, no build step,
  * no inline script (the Content-Security-Policy forbids it).
+ *
+ * When the booking screen reports a booking, the page says so, tells the portal (so the session
+ * is never handed out again and a reload shows the confirmation) and stops: no countdown, no
+ * warning, no refresh. A tab left alone refreshes at most BOOKING_IDLE_REFRESHES times with no
+ * sign of the customer, then closes the screen and waits for them.
  */
 (function () {
   "use strict";
@@ -22,11 +27,19 @@
   var TICK_MS = 1000;
 
   var status = document.getElementById("booking-status");
+  var countdown = document.getElementById("countdown");
   var countdownText = document.getElementById("countdown-text");
   var fallback = document.getElementById("frame-fallback");
-  var links = [document.getElementById("open-new-window"), document.getElementById("fallback-link")];
+  var frameWrap = document.getElementById("booking-frame-wrap");
+  var newWindow = document.getElementById("open-new-window");
+  var startOver = document.getElementById("start-over");
+  var bookedPanel = document.getElementById("booked-panel");
+  var idlePanel = document.getElementById("idle-panel");
+  var links = [newWindow, document.getElementById("fallback-link")];
 
   var refreshUrl = config.getAttribute("data-refresh-url");
+  var bookedUrl = config.getAttribute("data-booked-url");
+  var idleLimit = Number(config.getAttribute("data-idle-refreshes"));
   var csrfToken = config.getAttribute("data-csrf-token");
   var loginUrl = config.getAttribute("data-login-url");
   var marginMs = Number(config.getAttribute("data-refresh-margin")) * 1000;
@@ -39,6 +52,8 @@
   var refreshing = false;
   var failed = false;
   var booked = false;
+  var idle = false;
+  var quietRefreshes = 0; // automatic refreshes since the customer last showed a sign of life
   var loadTimer = null;
 
   function now() {
@@ -69,12 +84,28 @@
     status.appendChild(notice);
   }
 
+  // Words that read after "closes": the same as the server renders (appointments.views).
   function describe(ms) {
     var minutes = Math.floor(ms / 60000);
     if (minutes >= 2) {
-      return minutes + " minutes";
+      return "in about " + minutes + " minutes";
     }
-    return minutes === 1 ? "1 minute" : "less than a minute";
+    return minutes === 1 ? "in about a minute" : "in less than a minute";
+  }
+
+  function show(element, visible) {
+    if (element) {
+      element.hidden = !visible;
+    }
+  }
+
+  function customerActive() {
+    quietRefreshes = 0;
+  }
+
+  // Focus inside the booking screen is the only sign a page gets of someone using it.
+  function frameHasFocus() {
+    return document.hasFocus() && document.activeElement === frame;
   }
 
   function updateCountdown() {
@@ -91,6 +122,12 @@
   }
 
   function showSession(data) {
+    idle = false;
+    show(idlePanel, false);
+    show(frameWrap, true);
+    show(countdown, true);
+    show(newWindow, true);
+    show(startOver, true);
     frame.hidden = false;
     fallback.hidden = true;
     watchFrameLoad();
@@ -114,6 +151,7 @@
     button.className = "button";
     button.textContent = "Try again";
     button.addEventListener("click", function () {
+      customerActive();
       refresh();
     });
     return button;
@@ -137,7 +175,7 @@
   }
 
   function refresh() {
-    if (refreshing) {
+    if (refreshing || booked) {
       return;
     }
     refreshing = true;
@@ -161,7 +199,14 @@
       })
       .then(function (result) {
         refreshing = false;
-        if (result.ok && result.body && result.body.publicUrl) {
+        if (booked) {
+          // Booked while the request was on its way: the confirmation stays.
+          return;
+        }
+        if (result.status === 409 && result.body && result.body.error === "booked") {
+          // Booked in another tab: this session is spent.
+          showBooked(false);
+        } else if (result.ok && result.body && result.body.publicUrl) {
           failed = false;
           showSession(result.body);
           say(
@@ -178,13 +223,74 @@
       })
       .catch(function () {
         refreshing = false;
+        if (booked) {
+          return;
+        }
         refreshFailed("We could not reach the booking service. Check your connection.", false);
       });
   }
 
+  function reportBooked(attempt) {
+    window
+      .fetch(bookedUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+      })
+      .then(function (response) {
+        if (response.status >= 500 && attempt < 3) {
+          window.setTimeout(function () {
+            reportBooked(attempt + 1);
+          }, attempt * 2000);
+        }
+      })
+      .catch(function () {
+        if (attempt < 3) {
+          window.setTimeout(function () {
+            reportBooked(attempt + 1);
+          }, attempt * 2000);
+        }
+      });
+  }
+
+  function showBooked(report) {
+    if (booked) {
+      return;
+    }
+    booked = true;
+    window.clearTimeout(loadTimer);
+    status.textContent = "";
+    // The session is spent: nothing on the page may offer it, count it down or replace it.
+    show(countdown, false);
+    show(newWindow, false);
+    show(startOver, false);
+    show(fallback, false);
+    show(idlePanel, false);
+    show(bookedPanel, true);
+    var heading = document.getElementById("booked-heading");
+    if (heading) {
+      heading.focus();
+    }
+    if (report) {
+      reportBooked(1);
+    }
+  }
+
+  function goIdle() {
+    idle = true;
+    window.clearTimeout(loadTimer);
+    status.textContent = "";
+    show(countdown, false);
+    show(newWindow, false);
+    show(startOver, false);
+    show(fallback, false);
+    show(frameWrap, false);
+    show(idlePanel, true);
+  }
+
   function tick() {
     updateCountdown();
-    if (booked || refreshing) {
+    if (booked || idle || refreshing) {
       return;
     }
     var t = now();
@@ -194,14 +300,25 @@
       }
       return;
     }
+    if (frameHasFocus()) {
+      customerActive();
+    }
+    var lastAllowed = quietRefreshes >= idleLimit;
     if (t >= dueAt) {
-      refresh();
+      if (lastAllowed) {
+        goIdle();
+      } else {
+        quietRefreshes += 1;
+        refresh();
+      }
     } else if (!warned && dueAt - t <= WARN_BEFORE_MS && dueAt - lastRefreshAt > WARN_BEFORE_MS) {
       warned = true;
       say(
-        "This booking screen will close in about " +
+        "This booking screen will close " +
           describe(closesAt - t) +
-          ". Please finish your booking; if it closes first, we will open a fresh one."
+          (lastAllowed
+            ? ". Please finish your booking before then."
+            : ". Please finish your booking; if it closes first, we will open a fresh one.")
       );
     }
   }
@@ -223,8 +340,7 @@
       window.clearTimeout(loadTimer);
       fallback.hidden = true;
     } else if (data.event === "booked") {
-      booked = true;
-      say("Your appointment is booked. You can close this page.", "ok");
+      showBooked(true);
     }
   });
 
@@ -248,6 +364,27 @@
     ).observe();
   } else {
     document.addEventListener("securitypolicyviolation", frameRefused);
+  }
+
+  // Not pointermove: browsers send one when the page changes under a resting mouse.
+  ["pointerdown", "keydown", "wheel", "touchstart"].forEach(function (type) {
+    document.addEventListener(type, customerActive, { passive: true });
+  });
+  // The page loses focus to the frame when the customer clicks or tabs into the booking screen.
+  window.addEventListener("blur", function () {
+    window.setTimeout(function () {
+      if (document.activeElement === frame) {
+        customerActive();
+      }
+    }, 0);
+  });
+
+  var reopen = document.getElementById("idle-reopen");
+  if (reopen) {
+    reopen.addEventListener("click", function () {
+      customerActive();
+      refresh();
+    });
   }
 
   document.addEventListener("visibilitychange", function () {

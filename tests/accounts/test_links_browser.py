@@ -32,8 +32,9 @@ def page(browser):
 
 
 @pytest.fixture
-def portal(sandbox, customer, type_for_all, type_for_homeowners, settings):
+def portal(sandbox, customer, type_for_all, type_for_homeowners, settings, live_server):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_URL = live_server.url  # the links in emails lead to this portal
     sandbox.mirror()
     return sandbox
 

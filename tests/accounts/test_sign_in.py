@@ -87,10 +87,17 @@ def test_pages_need_sign_in(client):
 
 def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, customer, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_URL = "https://book.example.com"
     response = client.post("/accounts/password_reset/", {"email": "Casey@example.com"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    # The email names the portal and its address, not the host the request came in on.
+    assert mail.outbox[0].subject == "Choose a new password for Acme Bookings"
+    assert "your account with Acme Bookings" in mail.outbox[0].body
+    assert "testserver" not in mail.outbox[0].body
+    link = re.search(r"https://book.example.com(/accounts/reset/\S+/)", mail.outbox[0].body).group(
+        1
+    )
     page = client.get(link, follow=True)
     assert page.status_code == 200
     assert "Choose a new password" in page.content.decode()
@@ -108,7 +115,7 @@ def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, custome
 def test_a_used_reset_link_says_it_has_expired(client, customer, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     client.post("/accounts/password_reset/", {"email": "casey@example.com"})
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     page = client.get(link, follow=True)
     new = {"new_password1": "a-brand-new-phrase-7", "new_password2": "a-brand-new-phrase-7"}
     client.post(page.redirect_chain[-1][0], new)

@@ -246,7 +246,7 @@ def test_the_book_page_answers_get_for_a_type_the_customer_may_book(
     page = customer_client.get("/book/initial-consultation/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert '<form method="post" action="/book/initial-consultation/">' in html
+    assert '<form method="post" action="/book/initial-consultation/" data-busy=' in html
     assert customer_client.get("/book/portfolio-review/").status_code == 404
     assert customer_client.get("/book/no-such-type/").status_code == 404
 

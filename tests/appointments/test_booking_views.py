@@ -25,6 +25,7 @@ from tests.conftest import make_customer
 SUPPORT = "help@acme.example"
 LAYOUT = "Skip to main content"
 START_URL = "/book/initial-consultation/"
+BUSY = "Opening the booking screen…"
 
 
 @pytest.fixture
@@ -230,7 +231,8 @@ def test_a_get_of_start_shows_the_types_page_and_calls_no_one(flg_ready, signed_
     # Where a sign-in that began at this address returns: a page, not a 405.
     page = signed_in.get(START_URL)
     assert page.status_code == 200
-    assert '<form method="post" action="/book/initial-consultation/">' in page.content.decode()
+    form = '<form method="post" action="/book/initial-consultation/" data-busy="Opening the booking'
+    assert form in page.content.decode()
     assert flg_ready.calls() == 0
 
 
@@ -298,10 +300,11 @@ def test_the_page_embeds_the_booking_screen(flg_ready, signed_in):
     assert new_window["target"] == "_blank"
     assert "noopener" in new_window["rel"].split()
     assert "Open in a new window" in page
-    assert {"method": "post", "action": START_URL, "class": "inline-form"} in tags(page, "form")
+    [start_over] = [f for f in tags(page, "form") if f.get("id") == "start-over"]
+    assert start_over["method"] == "post" and start_over["action"] == START_URL
     assert '<input type="hidden" name="start_over" value="1">' in page
     assert 1790 <= seconds_remaining(page) <= 1800
-    assert 'closes in about <span id="countdown-text">29 minutes' in page
+    assert 'closes <span id="countdown-text">in about 29 minutes</span>' in page
     assert "/static/js/booking.js" in [s["src"] for s in tags(page, "script")]
 
 
@@ -417,7 +420,8 @@ def test_a_session_flg_hands_back_already_due_is_shown_not_looped(flg_ready, sig
         assert response.status_code == 200
         assert flg_ready.calls() == 1 + view
         assert seconds_remaining(page) <= 30
-        assert "less than a minute" in page
+        assert 'closes <span id="countdown-text">in less than a minute</span>' in page
+        assert "about less than" not in page
         shown = re.search(r'data-page-url="([^"]+)"', page).group(1)
         assert shown == page_url(newest_session()) != url
 
@@ -590,7 +594,7 @@ def test_flg_trouble_gets_an_error_page_with_a_retry(
     assert "We could not open the booking screen" in page
     assert failures.customer_message(error) in page
     assert response["Retry-After"] == "30"
-    assert {"method": "post", "action": START_URL} in tags(page, "form")
+    assert {"method": "post", "action": START_URL, "data-busy": BUSY} in tags(page, "form")
     assert "Try again" in page
     assert AppointmentSession.objects.count() == 0
     assert flg_ready.calls() == calls
@@ -608,7 +612,7 @@ def test_flg_not_answering_in_time_gets_an_error_page_with_a_retry(
     page = assert_portal_error_page(response, caplog)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
-    assert {"method": "post", "action": START_URL} in tags(page, "form")
+    assert {"method": "post", "action": START_URL, "data-busy": BUSY} in tags(page, "form")
     assert flg_ready.calls() == 1
 
 

@@ -138,9 +138,9 @@ def test_a_customer_books_through_the_embedded_screen_end_to_end(page, live_serv
     frame.locator("input[name=slot]").nth(2).check()
     frame.get_by_role("button", name="Book this appointment").click()
     frame.get_by_text(re.compile(r"^Your appointment is booked for ")).wait_for()
-    # The booking screen's postMessage reaches the portal page, which says so politely.
-    page.locator("#booking-status").get_by_text(
-        "Your appointment is booked. You can close this page."
+    # The booking screen's postMessage reaches the portal page, which says so plainly.
+    page.locator("#booked-panel").get_by_role(
+        "heading", name="Your appointment is booked"
     ).wait_for()
     assert portal.calls() == 1
 

@@ -46,6 +46,8 @@ NOT_FOR_OPERATORS = {
     "FLG_SANDBOX_DEMO_HOST": "the sandbox is never on in production",
     "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
     "FLG_WEBHOOK_TOKEN": "a secret, and optional: a commented-out entry of the Secret example",
+    "FLG_SANDBOX_AUTO_LEADS": "the sandbox is never on in production",
+    "PORT": "only `make run`'s local defaults follow it; production sets PORTAL_URL",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.
 EGRESS = {

@@ -160,7 +160,7 @@ def test_the_deploy_check_warns_when_mail_would_never_leave_the_machine(backend)
     env = {**PRODUCTION_ENV, "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "accounts.W001" in result.stderr
+    assert "accounts.W002" in result.stderr
     assert "sign-in links, password resets and invitations never reach customers" in (result.stderr)
 
 
@@ -168,7 +168,7 @@ def test_the_deploy_check_warns_when_mail_is_left_at_its_default():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "EMAIL_BACKEND"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "accounts.W001" in result.stderr
+    assert "accounts.W002" in result.stderr
 
 
 @pytest.mark.parametrize("portal_url", [None, "http://localhost:8000", "http://127.0.0.1"])
@@ -178,11 +178,18 @@ def test_the_deploy_check_warns_when_portal_url_points_at_this_machine(portal_ur
         env["PORTAL_URL"] = portal_url
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "accounts.W002" in result.stderr
-    assert "accounts.W001" not in result.stderr
+    assert "accounts.W001" in result.stderr
+    assert "accounts.W002" not in result.stderr
 
 
 def test_mail_kept_on_the_machine_is_fine_while_developing():
     result = manage("check", "--deploy", DEBUG="1")
-    assert "accounts.W001" not in result.stdout + result.stderr
     assert "accounts.W002" not in result.stdout + result.stderr
+
+
+def test_the_deploy_check_warns_while_emails_would_link_to_loopback():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "PORTAL_URL"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr
+    assert "PORTAL_URL" in result.stderr

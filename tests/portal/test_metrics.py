@@ -305,3 +305,17 @@ def test_lead_deliveries_show_on_the_page_by_outcome(token, settings, db):
 
     assert [grew(o) for o in ("created", "unchanged", "refused", "conflict")] == [1, 1, 1, 0]
     assert FLG_LEAD["id"] not in Client().get("/metrics", **BEARER).content.decode()
+
+
+def test_a_booking_the_page_reports_shows_once_on_the_page(
+    token, sandbox, customer, type_for_all, client, django_capture_on_commit_callbacks
+):
+    sandbox.mirror()
+    client.force_login(customer.user)
+    page = client.post(f"/book/{type_for_all.slug}/")["Location"]
+    before = value(scrape(), "portal_bookings_reported_total")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(page + "booked/").status_code == 200
+        # Another tab reports the same booking: still one.
+        assert client.post(page + "booked/").status_code == 200
+    assert value(scrape(), "portal_bookings_reported_total") - before == 1

@@ -22,12 +22,12 @@ PRODUCTION_ENV = {
     "FLG_DOMAIN": "demo.flg360.co.uk",
     "FLG_API_KEY": "a-real-looking-key",
     "FLG_SANDBOX": "0",
+    "PORTAL_URL": "https://book.example.com",
     "SECURE_SSL_REDIRECT": "1",
     "SESSION_COOKIE_SECURE": "1",
     "CSRF_COOKIE_SECURE": "1",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "EMAIL_HOST": "smtp.example.com",
-    "PORTAL_URL": "https://book.example.com",
 }
 
 
