@@ -107,6 +107,30 @@ def on_starting(server: Any) -> None:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
+    # After the directory exists: the settings check that it can be written.
+    settings_check(server)
+
+
+# gunicorn's exit status for "failed to boot".
+BOOT_ERROR = 3
+
+
+def settings_check(server: Any) -> None:
+    """Read the settings once in the master, so a bad value stops gunicorn with its one line
+    before any worker starts. (Workers failing at once can trip gunicorn over its own
+    shutdown, with a traceback.) The module is then forgotten: each worker reads it afresh,
+    FLG_API_KEY_FILE included."""
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        importlib.import_module("bookingportal.settings")
+    except ImproperlyConfigured as exc:
+        server.log.critical("Configuration error: %s", exc)
+        sys.exit(BOOT_ERROR)
+    finally:
+        sys.modules.pop("bookingportal.settings", None)
 
 
 def child_exit(server: Any, worker: Any) -> None:
