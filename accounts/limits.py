@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 
 from django.core.cache import cache
 
@@ -25,10 +23,6 @@ EMAILS_PER_CLIENT = 20
 WINDOW_SECONDS = 60 * 60
 
 logger = logging.getLogger("accounts.limits")
-
-# Fallback counts, per process, while the cache is failing: key -> (count, window ends at).
-_local: dict[str, tuple[int, float]] = {}
-_local_guard = threading.Lock()
 
 
 def normalise_email(email: str) -> str:
@@ -42,33 +36,19 @@ def _key(kind: str, value: str) -> str:
     return f"email-limit:{kind}:{digest}"
 
 
-def _count_local(key: str) -> int:
-    now = time.time()
-    with _local_guard:
-        count, ends = _local.get(key, (0, now + WINDOW_SECONDS))
-        if ends <= now:
-            count, ends = 0, now + WINDOW_SECONDS
-        _local[key] = (count + 1, ends)
-        # Forget windows that ended, so the dictionary stays small.
-        for stale in [k for k, (_, e) in _local.items() if e <= now]:
-            del _local[stale]
-        return count + 1
-
-
 def _count(key: str) -> int:
-    """Count one more use of `key` in its window (an hour from its first use); the new count."""
+    """Count one more use of `key` in its window (an hour from its first use); the new count.
+
+    While Redis is out, the cache backend (bookingportal.cache) counts in this process.
+    """
+    # add() only starts a window that is not running; incr() keeps the window's expiry.
+    cache.add(key, 0, WINDOW_SECONDS)
     try:
-        # add() only starts a window that is not running; incr() keeps the window's expiry.
-        cache.add(key, 0, WINDOW_SECONDS)
-        try:
-            return int(cache.incr(key))
-        except ValueError:
-            # The window ended between the two calls: this use starts the next one.
-            cache.add(key, 1, WINDOW_SECONDS)
-            return 1
-    except Exception:
-        logger.warning("The cache failed; counting emails in this process for now", exc_info=True)
-        return _count_local(key)
+        return int(cache.incr(key))
+    except ValueError:
+        # The window ended between the two calls: this use starts the next one.
+        cache.add(key, 1, WINDOW_SECONDS)
+        return 1
 
 
 def email_allowed(*, email: str, client_ip: str | None) -> bool:
