@@ -91,7 +91,11 @@ def test_it_sets_no_password_on_a_staff_account_that_a_customer_record_links(
     get_user_model().objects.filter(pk=customer.user.pk).update(is_staff=True)
     with pytest.raises(CommandError, match="is a customer's account"):
         create_staff(
-            "--email", "casey@example.com", "--password-file", str(password_file), "--reset-password"
+            "--email",
+            "casey@example.com",
+            "--password-file",
+            str(password_file),
+            "--reset-password",
         )
     customer.user.refresh_from_db()
     assert not customer.user.check_password(GOOD)
