@@ -53,12 +53,8 @@ def test_the_check_names_each_customer_record_linked_to_a_staff_account(customer
     assert "appointments.E001" in message
     assert "1 customer record(s) are linked to a staff account (lead 555)" in message
     assert customer.lead_id not in message
-
-
-@pytest.mark.django_db
-def test_the_check_reads_no_rows_unless_asked_for_the_database():
-    boss = User.objects.create_user("boss@example.com", "boss@example.com", is_staff=True)
-    Customer.objects.create(user=boss, lead_id="555")
+    # Rows are read only when the database is named (as `migrate` does): a build step may
+    # have none.
     assert "appointments.E001" not in check()
 
 
@@ -72,12 +68,6 @@ def test_before_the_migration_it_warns_so_that_migrate_itself_is_not_stopped():
     out = check("--database", "default")
     assert "appointments.W001" in out
     assert "`manage.py migrate` unlinks them" in out
-
-
-@pytest.mark.django_db
-def test_the_check_is_quiet_when_staff_and_customers_are_apart(customer):
-    User.objects.create_user("boss@example.com", "boss@example.com", is_staff=True)
-    assert "appointments." not in check("--database", "default")
 
 
 # --- The migration ----------------------------------------------------------------------------
