@@ -97,7 +97,8 @@ class StaffUserCreationForm(_CaseInsensitiveEmailMixin, AdminUserCreationForm):
 
 class StaffUserChangeForm(_CaseInsensitiveEmailMixin, UserChangeForm):
     def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         staff = cleaned.get("is_staff", self.instance.is_staff)
         superuser = cleaned.get("is_superuser", self.instance.is_superuser)
         if staff or superuser:

@@ -91,7 +91,8 @@ class CustomerAdminForm(forms.ModelForm):
         return email
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # A record linked to a staff account (from before the rule, or made in a shell) is not
         # edited here: saving would change the staff account's email and password.
         if self.instance.pk:

@@ -16,6 +16,7 @@ import datetime as dt
 import hmac
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -118,7 +119,7 @@ def _valid_email(raw: str) -> str:
 
 def _email_limit() -> int:
     """The longest address an account holds: its sign-in name is the address, and shorter."""
-    meta = get_user_model()._meta
+    meta: Any = get_user_model()._meta
     return min(int(meta.get_field(name).max_length) for name in ("username", "email"))
 
 
