@@ -59,9 +59,9 @@ def check_no_staff_customer(
     return [
         Error(
             what,
-            hint="Remove the account's staff rights in the admin (Users) if it is the "
-            "customer's, or delete the customer record and import the customer again with "
-            "their own email address.",
+            hint="`manage.py unlink_staff_customers` gives each record an account of its own, "
+            "deleting nothing (as appointments 0009 did); or, if the account is the "
+            "customer's own, take its staff rights away in the admin (Users).",
             id="appointments.E001",
         )
     ]

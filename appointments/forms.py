@@ -31,8 +31,8 @@ class AppointmentTypeAdminForm(forms.ModelForm):
 
 LINKED_TO_STAFF_MESSAGE = (
     "This customer record is linked to a staff account, and a staff account is never a "
-    "customer, so it is not changed here: `manage.py check --database default` says how to "
-    "unlink it (appointments.E001)."
+    "customer, so it is not changed here: `manage.py unlink_staff_customers` gives it an "
+    "account of its own."
 )
 
 

@@ -50,7 +50,7 @@ STAFF_EMAIL_REASON = (
 )
 LINKED_TO_STAFF_REASON = (
     "The lead's customer record is linked to a staff account, and a staff account is never a "
-    "customer: nothing changed (manage.py check --database default says how to unlink it)."
+    "customer: nothing changed (manage.py unlink_staff_customers unlinks it)."
 )
 
 

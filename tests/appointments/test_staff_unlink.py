@@ -59,6 +59,23 @@ def test_the_check_names_each_customer_record_linked_to_a_staff_account(customer
 
 
 @pytest.mark.django_db
+def test_the_command_the_check_names_unlinks_them_and_keeps_every_row(customer):
+    boss = User.objects.create_user("boss@example.com", "boss@example.com", is_staff=True)
+    record = Customer.objects.create(user=boss, lead_id="555", flg_status="Quoted")
+    out = io.StringIO()
+    call_command("unlink_staff_customers", stdout=out)
+    assert "Unlinked 1 customer record(s) from staff accounts (lead 555)" in out.getvalue()
+    record.refresh_from_db()
+    assert (record.user.username, record.user.email) == ("unlinked-lead-555", "")
+    assert not record.user.is_active and not record.user.has_usable_password()
+    assert (record.lead_id, record.flg_status) == ("555", "Quoted")
+    boss.refresh_from_db()
+    assert boss.is_staff and not hasattr(boss, "customer")
+    assert Customer.objects.get(lead_id=customer.lead_id).user == customer.user
+    assert "appointments." not in check("--database", "default")
+
+
+@pytest.mark.django_db
 def test_before_the_migration_it_warns_so_that_migrate_itself_is_not_stopped():
     boss = User.objects.create_user("boss@example.com", "boss@example.com", is_staff=True)
     Customer.objects.create(user=boss, lead_id="555")
