@@ -96,7 +96,17 @@ class StaffUserCreationForm(_CaseInsensitiveEmailMixin, AdminUserCreationForm):
 
 
 class StaffUserChangeForm(_CaseInsensitiveEmailMixin, UserChangeForm):
-    pass
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        staff = cleaned.get("is_staff", self.instance.is_staff)
+        superuser = cleaned.get("is_superuser", self.instance.is_superuser)
+        if staff or superuser:
+            try:
+                services.staff_grant_check(user=self.instance)
+            except services.StaffCustomerMixed as refused:
+                raise forms.ValidationError(str(refused)) from None
+        return cleaned
 
 
 class InviteRequestForm(forms.Form):
@@ -115,8 +125,11 @@ class AccountPasswordResetForm(PasswordResetForm):
     """Django's reset form, which also reaches customers who never chose a password.
 
     Imported customers start without one; Django's own form skips them silently, so
-    "Forgotten your password?" would send an invited customer nothing.
+    "Forgotten your password?" would send an invited customer nothing. Staff accounts are
+    skipped: an emailed link never opens the admin, so staff get a new password from another
+    staff member (the admin's user page) or `manage.py create_staff --reset-password`.
     """
 
     def get_users(self, email: str) -> Any:
-        return services.users_with_email(email).filter(is_active=True).iterator()
+        users = services.users_with_email(email).filter(is_active=True)
+        return users.exclude(pk__in=services.users_staff()).iterator()

@@ -5,6 +5,12 @@ works once like any sign-in link. Choosing a password also signs the customer in
 
 New customers have no usable password, and Django's "Forgotten your password?" skips such
 accounts, so a customer whose invitation expired asks for a new one (`invite_renew`).
+
+An invitation's token is its own (`invite_token_generator`, a salt of its own): the invitation
+URL signs its account in, so a password-reset token must not work there, nor an invitation
+token at the reset URL. Invitations emailed before it had reset tokens; their "choose a
+password" link now says it has expired and offers a new one, while the sign-in link in the same
+email still works for its days. Staff accounts are never invited (links never sign staff in).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +33,16 @@ from django.utils.http import urlsafe_base64_encode
 from accounts import links, services
 
 logger = logging.getLogger("accounts.invites")
+
+
+class InviteTokenGenerator(PasswordResetTokenGenerator):
+    """Django's reset tokens under a salt of their own: spent once a password is chosen, good
+    for PASSWORD_RESET_TIMEOUT, and worthless at the password-reset URL (and the reverse)."""
+
+    key_salt = "accounts.invites.InviteTokenGenerator"
+
+
+invite_token_generator = InviteTokenGenerator()
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ def invite_url(*, user: User, base_url: str) -> str:
         "invite_accept",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
+            "token": invite_token_generator.make_token(user),
         },
     )
     return base_url.rstrip("/") + path

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, CharField, Expression, F, Func, Max, QuerySet
+from django.db.models import BooleanField, CharField, Expression, F, Func, Max, Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 from django.utils import timezone
@@ -210,6 +210,58 @@ def users_create_bulk(accounts: Sequence[NewAccount], *, batch_size: int = 1000)
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+# --- Staff and customers apart: an account is one or the other, never both ------------------
+#
+# A customer's account is reached by customer paths (the lead webhook, sign-in and booking
+# links, invitations, the import); none of them may reach an account that opens the admin.
+# accounts never imports appointments: "a customer" is the reverse side of Customer.user, read
+# by its name (`customer`).
+
+
+class StaffCustomerMixed(Exception):
+    """An account would be staff and a customer at once; the message says so to staff."""
+
+
+def users_staff() -> QuerySet[User]:
+    """Every account that opens the admin: staff or superuser (either one is enough)."""
+    return User._default_manager.filter(Q(is_staff=True) | Q(is_superuser=True))
+
+
+def user_is_staff(user: User) -> bool:
+    """True for an account that opens the admin (staff or superuser): never a customer."""
+    return bool(user.is_staff or user.is_superuser)
+
+
+def user_is_customer(user: User) -> bool:
+    """True when a customer record points at this account (read from the database)."""
+    return (
+        user.pk is not None
+        and User._default_manager.filter(pk=user.pk, customer__isnull=False).exists()
+    )
+
+
+def customer_link_check(*, user: User) -> None:
+    """Raise StaffCustomerMixed if this account is staff: it may not be a customer's."""
+    if user_is_staff(user):
+        raise StaffCustomerMixed(
+            f"{_who(user)} is a staff account, and a staff account is never a customer: "
+            "use another email address for the customer."
+        )
+
+
+def staff_grant_check(*, user: User) -> None:
+    """Raise StaffCustomerMixed if this account is a customer's: it may not become staff."""
+    if user_is_customer(user):
+        raise StaffCustomerMixed(
+            f"{_who(user)} is a customer's account, and a customer's account is never staff: "
+            "give the staff member an account of their own, with another email address."
+        )
+
+
+def _who(user: User) -> str:
+    return user.email or user.get_username()
 
 
 def staff_create(*, email: str, password: str) -> User:

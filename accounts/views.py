@@ -129,7 +129,16 @@ class PasswordResetView(EmailLimitMixin, auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Choosing a new password through the emailed link also lifts a sign-in lockout: the
-    link proves the person owns the address, which is what the lockout was unsure of."""
+    link proves the person owns the address, which is what the lockout was unsure of.
+
+    Never for a staff account: no emailed link opens the admin (the public form does not mail
+    staff, and a link mailed before it did says it has expired). It never signs in by itself
+    (Django's post_reset_login stays False).
+    """
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        return None if user is not None and services.user_is_staff(user) else user
 
     def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
@@ -144,9 +153,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 class InviteAcceptView(PasswordResetConfirmView):
-    """An invited customer chooses a password and is signed in straight away."""
+    """An invited customer chooses a password and is signed in straight away: an invitation's
+    own token only (a reset token is refused here), never a staff account."""
 
     template_name = "registration/invite_confirm.html"
+    token_generator = invites.invite_token_generator
     post_reset_login = True
     post_reset_login_backend = "accounts.backends.EmailBackend"
     success_url = reverse_lazy("home")

@@ -104,6 +104,8 @@ def seed_demo(*, flg_api_key: str) -> bool:
                 "sort_order": order * 10,
             },
         )
+    # Checked before any password is set: the published ones never reach the wrong account.
+    _accounts_check()
     for email, password, first, last, lead_id, group in CUSTOMERS:
         user = _demo_user(email=email, password=password, first_name=first, last_name=last)
         Customer.objects.update_or_create(
@@ -134,6 +136,18 @@ def webhook_wiring() -> str:
         f"{urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc} as FLG 360 would; give it an "
         "email address and it becomes a portal customer."
     )
+
+
+def _accounts_check() -> None:
+    """Refuse (StaffCustomerMixed) a demo customer's address that is a staff account's, and
+    the demo admin's address when it is a customer's: an account is never both."""
+    for email, *_rest in CUSTOMERS:
+        existing = accounts.user_for_email(email)
+        if existing is not None:
+            accounts.customer_link_check(user=existing)
+    admin = accounts.user_for_email(ADMIN_EMAIL)
+    if admin is not None:
+        accounts.staff_grant_check(user=admin)
 
 
 def _demo_user(*, email: str, password: str, first_name: str = "", last_name: str = "") -> Any:

@@ -29,6 +29,13 @@ class AppointmentTypeAdminForm(forms.ModelForm):
         }
 
 
+LINKED_TO_STAFF_MESSAGE = (
+    "This customer record is linked to a staff account, and a staff account is never a "
+    "customer, so it is not changed here: `manage.py unlink_staff_customers` gives it an "
+    "account of its own."
+)
+
+
 class CustomerAdminForm(forms.ModelForm):
     """A customer and the account they sign in with, edited together."""
 
@@ -72,9 +79,28 @@ class CustomerAdminForm(forms.ModelForm):
     def clean_email(self) -> str:
         email = services.email_stored(self.cleaned_data["email"])
         own_user = self.instance.user_id if self.instance.pk else None
+        owner = services.user_for_email(email)
+        if owner is not None and owner.pk != own_user:
+            # Said plainly for a staff account: "taken" would invite a workaround.
+            try:
+                services.customer_link_check(user=owner)
+            except services.StaffCustomerMixed as refused:
+                raise forms.ValidationError(str(refused)) from None
         if services.email_taken(email, exclude_user_id=own_user):
             raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
         return email
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        # A record linked to a staff account (from before the rule, or made in a shell) is not
+        # edited here: saving would change the staff account's email and password.
+        if self.instance.pk:
+            try:
+                services.customer_link_check(user=self.instance.user)
+            except services.StaffCustomerMixed:
+                raise forms.ValidationError(LINKED_TO_STAFF_MESSAGE) from None
+        return cleaned
 
     def clean_lead_id(self) -> str:
         return self.cleaned_data["lead_id"].strip()

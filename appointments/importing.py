@@ -2,7 +2,8 @@
 
 Columns: email, first_name, last_name, lead_id, lead_group_id and, optionally,
 lead_group_name (which creates the lead group when its id is new). Rows are matched to
-existing customers by email, in any A-Z letter case (accounts.services.email_normalise).
+existing customers by email, in any A-Z letter case (accounts.services.email_normalise); a
+row whose email is a staff account's is refused, since a staff account is never a customer.
 
 Limits come from the models' own fields, and the work is set-based: the existing accounts,
 customers and user names are fetched a few thousand at a time, and the writes are bulk, so a
@@ -366,6 +367,11 @@ def _row_action(row: PlannedRow, existing: _Existing) -> RowError | None:
             f"another account already has the user name {row.key}; change that account in "
             "the admin first",
         )
+    if user is not None:
+        try:
+            accounts.customer_link_check(user=user)
+        except accounts.StaffCustomerMixed as refused:
+            return RowError(row.line, str(refused))
     customer = existing.customers_by_user.get(user.pk) if user is not None else None
     row.user, row.customer = user, customer
     if user is None or customer is None:

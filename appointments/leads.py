@@ -1,10 +1,13 @@
 """Leads pushed by FLG 360's webhook: customers kept in step with FLG, and every delivery kept.
 
 FLG signs nothing, so whoever holds the webhook's URL can post. What a delivery may change is
-therefore limited: it never moves an email address from one account to another and never links
-an account to another lead (a conflict: nothing changes, staff see it). Deliveries repeat,
-cross and arrive together; each is applied in one transaction, serialised by the customer's row
-lock and, for a lead that is new, by the unique lead id and email (the loser reads again).
+therefore limited: it never moves an email address from one account to another, never links
+an account to another lead and never touches a staff account (a conflict: nothing changes,
+staff see it). What the portal cannot store, such as an email longer than an account's
+sign-in name holds, is a permanent answer (skipped, with a reason), never "send it again".
+Deliveries repeat, cross and arrive together; each is applied in one transaction, serialised by
+the customer's row lock and, for a lead that is new, by the unique lead id and email (the loser
+reads again).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import datetime as dt
 import hmac
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -39,6 +44,14 @@ NAME_LENGTH = 150
 # How the token shows where staff read about the webhook, as in the access log.
 MASK = "[token]"
 EMAIL_LENGTH = 254
+STAFF_EMAIL_REASON = (
+    "The email address belongs to a staff account, and a staff account is never a customer. "
+    "Nothing changed."
+)
+LINKED_TO_STAFF_REASON = (
+    "The lead's customer record is linked to a staff account, and a staff account is never a "
+    "customer: nothing changed (manage.py unlink_staff_customers unlinks it)."
+)
 
 
 class _Raced(IntegrityError):
@@ -104,6 +117,18 @@ def _valid_email(raw: str) -> str:
     return email
 
 
+def _email_limit() -> int:
+    """The longest address an account holds: its sign-in name is the address, and shorter."""
+    meta: Any = get_user_model()._meta
+    return min(int(meta.get_field(name).max_length) for name in ("username", "email"))
+
+
+def _email_too_long(email: str) -> bool:
+    # Measured as stored: NFC may lengthen a non-ASCII domain.
+    limit = _email_limit()
+    return len(accounts.email_normalise(email)) > limit or len(accounts.email_stored(email)) > limit
+
+
 def _names(delivery: webhooks.LeadDelivery) -> tuple[str, str]:
     first, last = delivery.first_name, delivery.last_name
     if not first and not last and delivery.full_name:
@@ -137,10 +162,21 @@ def _lead_group(delivery: webhooks.LeadDelivery) -> tuple[LeadGroup | None, bool
 def _lead_create(delivery: webhooks.LeadDelivery, email: str) -> _Applied:
     if not email:
         return _Applied(Outcome.SKIPPED, "No valid email address, so the lead could not sign in.")
+    if _email_too_long(email):
+        return _Applied(
+            Outcome.SKIPPED,
+            f"The email address is longer than the {_email_limit()} characters an account's "
+            "sign-in name holds, so the lead could not sign in.",
+        )
     if accounts.email_taken(email):
         # Looked up after the test above: what a simultaneous delivery committed in between is
         # then seen by both, not by one only.
         owner = accounts.user_for_email(email)
+        if owner is not None:
+            try:
+                accounts.customer_link_check(user=owner)
+            except accounts.StaffCustomerMixed:
+                return _Applied(Outcome.CONFLICT, STAFF_EMAIL_REASON)
         other = (
             Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
             if owner is not None
@@ -167,7 +203,18 @@ def _lead_update(
 ) -> tuple[_Applied, str]:
     """Apply the delivery to a known customer; also the old email address, when it changed."""
     user = customer.user
-    old_email = ""
+    try:
+        accounts.customer_link_check(user=user)
+    except accounts.StaffCustomerMixed:
+        return _Applied(Outcome.CONFLICT, LINKED_TO_STAFF_REASON, customer=customer), ""
+    old_email, reason = "", ""
+    if email and email != user.email.lower() and _email_too_long(email):
+        # The rest of the delivery (a status that stops booking, say) still applies.
+        reason = (
+            f"The new email address is longer than the {_email_limit()} characters an "
+            "account's sign-in name holds, so the account keeps its address."
+        )
+        email = ""
     if email and email != user.email.lower():
         if accounts.email_taken(email, exclude_user_id=user.pk):
             return _Applied(
@@ -204,8 +251,9 @@ def _lead_update(
         changed.append("status")
     if customer_fields:
         customer.save(update_fields=customer_fields)
-    outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
-    return _Applied(outcome, changed=changed, customer=customer), old_email
+    # An address refused with nothing else to apply is skipped, as for a new lead.
+    outcome = Outcome.UPDATED if changed else Outcome.SKIPPED if reason else Outcome.UNCHANGED
+    return _Applied(outcome, reason, changed=changed, customer=customer), old_email
 
 
 def _lead_apply(delivery: webhooks.LeadDelivery) -> tuple[_Applied, str]:

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts import services as accounts
 from appointments import failures, metrics
 from appointments.models import (
     AppointmentSession,
@@ -321,3 +323,26 @@ def appointment_type_verify(
         force_new=True,
         action=FlgFailure.Action.VERIFY,
     )
+
+
+def customers_unlink_staff() -> list[str]:
+    """Give each customer record linked to a staff account an account of its own; their lead ids.
+
+    As migration appointments 0009 did for the rows from before the rule: the new account is
+    inactive, with no email and no usable password, named `unlinked-lead-<lead id>`. Nothing is
+    deleted; the record keeps its lead, sessions and history, the staff account all but the link.
+    """
+    user_model = get_user_model()
+    unlinked = []
+    with transaction.atomic():
+        linked = Customer.objects.select_for_update().filter(user__in=accounts.users_staff())
+        for customer in linked.order_by("pk"):
+            name, n = f"unlinked-lead-{customer.lead_id}", 2
+            while user_model._default_manager.filter(username=name).exists():
+                name, n = f"unlinked-lead-{customer.lead_id}-{n}", n + 1
+            account = user_model(username=name, email="", is_active=False)
+            account.set_unusable_password()
+            account.save()
+            Customer.objects.filter(pk=customer.pk).update(user=account)
+            unlinked.append(customer.lead_id)
+    return unlinked

@@ -71,11 +71,34 @@ def test_reset_password_sets_an_existing_staff_accounts_password(password_file, 
     assert get_user_model().objects.get().check_password("another-long-passphrase-7")
 
 
-def test_it_refuses_to_turn_a_customer_into_staff(customer, password_file):
-    with pytest.raises(CommandError, match="not staff"):
+def test_it_refuses_to_turn_a_customer_into_staff_in_one_sentence(customer, password_file):
+    with pytest.raises(CommandError) as refused:
         create_staff("--email", "CASEY@example.com", "--password-file", str(password_file))
+    assert str(refused.value) == (
+        "Nothing changed: casey@example.com is a customer's account, and a customer's account "
+        "is never staff: give the staff member an account of their own, with another email "
+        "address."
+    )
     customer.user.refresh_from_db()
     assert not customer.user.is_staff
+
+
+def test_it_sets_no_password_on_a_staff_account_that_a_customer_record_links(
+    customer, password_file
+):
+    # A link made before the rule (appointments 0009 unlinks them): the command will not
+    # vouch for the account by giving it a new password.
+    get_user_model().objects.filter(pk=customer.user.pk).update(is_staff=True)
+    with pytest.raises(CommandError, match="is a customer's account"):
+        create_staff(
+            "--email",
+            "casey@example.com",
+            "--password-file",
+            str(password_file),
+            "--reset-password",
+        )
+    customer.user.refresh_from_db()
+    assert not customer.user.check_password(GOOD)
 
 
 def test_it_refuses_a_weak_password(tmp_path):

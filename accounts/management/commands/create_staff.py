@@ -54,10 +54,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Created staff account {email}; sign in at /admin/.")
 
     def update(self, user: Any, password: str, *, reset: bool) -> None:
+        try:
+            services.staff_grant_check(user=user)
+        except services.StaffCustomerMixed as refused:
+            raise CommandError(f"Nothing changed: {refused}") from None
         if not user.is_staff:
             raise CommandError(
-                f"{user.email} belongs to an account that is not staff (a customer's?); "
-                "nothing changed. Give staff rights in the admin, or use another address."
+                f"{user.email} belongs to an account that is not staff; nothing changed. "
+                "Give staff rights in the admin, or use another address."
             )
         if not reset:
             self.stdout.write(

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts import services as accounts
 from appointments import demo
 
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with published passwords, so it refuses to run with "
                 "DEBUG off. Use --force if this really is a demo or test machine."
             )
-        key_is_the_sandboxs = demo.seed_demo(flg_api_key=settings.FLG_API_KEY)
+        try:
+            key_is_the_sandboxs = demo.seed_demo(flg_api_key=settings.FLG_API_KEY)
+        except accounts.StaffCustomerMixed as refused:
+            raise CommandError(f"Nothing changed: {refused}") from None
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         if not key_is_the_sandboxs:
             self.stdout.write(
