@@ -270,6 +270,8 @@ MIDDLEWARE = [
     # container address, which ALLOWED_HOSTS rightly does not list. Below the header
     # middleware, so its answers carry the same headers as every page.
     "bookingportal.health.HealthCheckMiddleware",
+    # Before anything reads a request's body: a charset no codec decodes text with is a 400.
+    "bookingportal.middleware.BodyCharsetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
