@@ -640,8 +640,14 @@ elif not (os.path.isdir(PROMETHEUS_MULTIPROC_DIR) and os.access(PROMETHEUS_MULTI
 
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 
-# Lock out a user-and-address pair, so nobody can lock a customer out from elsewhere.
+# Lock out an email-and-address pair after this many failures within the cool-off.
 AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", 5, minimum=1)
+# And, counted beside it (accounts.lockout): one address across every email, against a
+# password sprayed over many accounts; one email across every address, against many addresses
+# guessing at one account (higher: anyone may trigger it; docs/security.md says why).
+AXES_ADDRESS_FAILURE_LIMIT = _int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+AXES_ACCOUNT_FAILURE_LIMIT = _int("AXES_ACCOUNT_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
