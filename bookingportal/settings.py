@@ -324,21 +324,15 @@ CACHES = {
         "CACHE_URL", os.environ.get("CACHE_URL", "") or "locmemcache://portal"
     )
 }
-# With a cache every worker shares (Redis), sessions are read from it and written through to
-# the database, saving a query on every page. A per-process cache could serve a signed-out
-# session from another worker, so then sessions stay in the database only.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # Redis down or stalled must not take the site with it: short timeouts, and every error
-    # a miss (bookingportal.cache). Limits and the breaker then count per process; sessions
-    # get an alias without that fallback, so they come from the database meanwhile.
+    # a miss (bookingportal.cache). Limits and the breaker then count per process.
     CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
-    CACHES["sessions"] = {
-        **CACHES["default"],
-        "OPTIONS": {**CACHES["default"].get("OPTIONS", {}), "LOCAL_FALLBACK": False},
-    }
-    SESSION_CACHE_ALIAS = "sessions"
-if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
+# out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
+# workers served it as signed in once Redis was back: signing out must be final. The cost is
+# one primary-key read a request (docs/security.md has the figure).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
