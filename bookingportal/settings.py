@@ -536,10 +536,9 @@ FLG_WEBHOOK_NO_BOOKING_STATUSES = [
 FLG_WEBHOOK_INVITE_NEW = _bool("FLG_WEBHOOK_INVITE_NEW", False)
 FLG_WEBHOOK_LOG_DAYS = _int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 
-# Where the sandbox posts its leads, as FLG would: by default the portal it runs beside.
+# Where the sandbox posts its leads, as FLG would: by default the portal it runs beside (set
+# below, once it is known whether plain http is redirected).
 FLG_SANDBOX_WEBHOOK_URL = env.str("FLG_SANDBOX_WEBHOOK_URL", default="").strip()
-if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
-    FLG_SANDBOX_WEBHOOK_URL = f"http://127.0.0.1:{PORT}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
 if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(
         "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
@@ -568,6 +567,12 @@ if FLG_SANDBOX and FLG_BASE_URL.startswith("http://"):
     # The sandbox at its default plain-http loopback address: the portal calls its API there,
     # and FLG's client never follows a redirect, so a redirect to https would fail every start.
     SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
+if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
+    # Where the portal really answers: on loopback over plain http while that is served (make
+    # run), else at PORTAL_URL, its public https address, as FLG itself posts; plain http
+    # would only be redirected, and a webhook is never followed through a redirect.
+    _receiver = PORTAL_URL if SECURE_SSL_REDIRECT else f"http://127.0.0.1:{PORT}"
+    FLG_SANDBOX_WEBHOOK_URL = f"{_receiver}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
