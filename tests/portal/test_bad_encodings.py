@@ -34,8 +34,9 @@ def with_csrf(path: str) -> tuple[Client, bytes]:
     """A browser that fetched the form first, so the CSRF check itself reads the body."""
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
     page = client.get(path).content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    return client, f"csrfmiddlewaretoken={token}&".encode() + BODY
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None
+    return client, f"csrfmiddlewaretoken={found[1]}&".encode() + BODY
 
 
 def post(client: Client, path: str, body: bytes, charset: str):

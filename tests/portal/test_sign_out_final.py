@@ -60,7 +60,9 @@ def replicas(redis_server, tmp_path):
 
 def csrf_token(browser: requests.Session, url: str) -> str:
     page = browser.get(url, timeout=10).text
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None
+    return found[1]
 
 
 def signed_in(url: str, cookie: str) -> bool:
