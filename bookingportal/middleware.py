@@ -12,7 +12,7 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from django.utils.cache import patch_cache_control
 from django.utils.functional import LazyObject
@@ -138,9 +138,9 @@ class PrivatePagesMiddleware:
         return response
 
 
-# The answer to a body in a character set the portal cannot read: short, and no page of ours
-# (a client that sends one is no browser).
-UNREADABLE_CHARSET_MESSAGE = "This request's charset cannot be read. Send it as UTF-8.\n"
+# The answer to a body in a character set the portal cannot read: short, and JSON like every
+# other refusal of the lead webhook's (a client that sends such a body is no browser).
+UNREADABLE_CHARSET_MESSAGE = "This request's charset cannot be read. Send it as UTF-8."
 
 
 def charset_readable(charset: str) -> bool:
@@ -169,7 +169,7 @@ class BodyCharsetMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         charset = request.content_params.get("charset") if request.content_params else None
         if charset is not None and not charset_readable(charset):
-            return HttpResponseBadRequest(
-                UNREADABLE_CHARSET_MESSAGE, content_type="text/plain; charset=utf-8"
+            return JsonResponse(
+                {"error": "unreadable_charset", "message": UNREADABLE_CHARSET_MESSAGE}, status=400
             )
         return self.get_response(request)

@@ -16,7 +16,10 @@ from tests.processes import Gunicorn, manage
 
 pytestmark = pytest.mark.django_db
 
-UNREADABLE_CHARSET_MESSAGE = "This request's charset cannot be read. Send it as UTF-8.\n"
+REFUSED = {
+    "error": "unreadable_charset",
+    "message": "This request's charset cannot be read. Send it as UTF-8.",
+}
 
 TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-enc"
 WEBHOOK = f"/flg/webhooks/leads/{TOKEN}/"
@@ -52,7 +55,7 @@ def test_a_form_posted_in_a_charset_that_is_no_text_encoding_is_a_400(path, char
     client, body = with_csrf(path)
     response = post(client, path, body, charset)
     assert response.status_code == 400
-    assert response.content.decode() == UNREADABLE_CHARSET_MESSAGE
+    assert response.json() == REFUSED
 
 
 @pytest.mark.parametrize("charset", CHARSETS)
@@ -62,7 +65,7 @@ def test_the_lead_webhook_answers_400_to_such_a_charset_and_records_nothing(char
     body = b"id=4242&email=casey%40example.com&firstname=Casey"
     response = post(Client(raise_request_exception=False), WEBHOOK, body, charset)
     assert response.status_code == 400
-    assert response.content.decode() == UNREADABLE_CHARSET_MESSAGE
+    assert response.json() == REFUSED
     assert not Customer.objects.exists()
 
 
