@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.mail import send_mail
@@ -47,6 +47,11 @@ logger = logging.getLogger("accounts.links")
 SIGN_IN = "sign-in"
 BACKEND = "accounts.backends.EmailBackend"
 BOOKING_ONLY = "accounts.booking_only"
+BOOKING_REVISION = "accounts.booking_revision"
+BOOKING_LINK_REVOKED_MESSAGE = (
+    "The booking link you came in with has been withdrawn, so you have been signed out. "
+    "Please sign in, or ask us for a new link."
+)
 FULL_SIGN_IN_MESSAGE = (
     "For your security, please sign in with your password or a sign-in link before "
     "changing your account."
@@ -211,18 +216,44 @@ def sign_in_complete(request: HttpRequest, user: User) -> None:
     """Sign in fully (password, sign-in link, invitation): the account may be changed."""
     login(request, user, backend=BACKEND)
     request.session.pop(BOOKING_ONLY, None)
+    request.session.pop(BOOKING_REVISION, None)
 
 
-def sign_in_for_booking(request: HttpRequest, user: User) -> None:
-    """Sign in from a booking link: booking only, unless this person is already signed in."""
+def sign_in_for_booking(request: HttpRequest, user: User, *, revision: int) -> None:
+    """Sign in from a booking link: booking only, unless this person is already signed in.
+
+    `revision` is the revision of the customer's booking links the link carried: revoking
+    them moves it on, and `booking_session_revoked` then ends this session too.
+    """
     if request.user.is_authenticated and request.user.pk == user.pk:
+        if session_is_booking_only(request):
+            request.session[BOOKING_REVISION] = revision
         return
     login(request, user, backend=BACKEND)
     request.session[BOOKING_ONLY] = True
+    request.session[BOOKING_REVISION] = revision
 
 
 def session_is_booking_only(request: HttpRequest) -> bool:
     return bool(request.session.get(BOOKING_ONLY))
+
+
+def booking_session_revoked(request: HttpRequest, *, revision: int) -> bool:
+    """True for a session begun from a booking link older than the customer's `revision`.
+
+    A session from before the revision was recorded counts as revoked: signing in again is
+    a small price, and a leaked link's browser must not stay in.
+    """
+    if not session_is_booking_only(request):
+        return False
+    begun = request.session.get(BOOKING_REVISION)
+    return not isinstance(begun, int) or begun < revision
+
+
+def booking_session_end(request: HttpRequest) -> None:
+    """Sign out a session whose booking link was revoked, saying so on the sign-in page."""
+    logout(request)
+    messages.info(request, BOOKING_LINK_REVOKED_MESSAGE)
 
 
 def full_sign_in_required(

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, CharField, Expression, F, Func, Max, Q, QuerySet
+from django.db.models import BooleanField, CharField, Expression, F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 from django.utils import timezone
@@ -273,17 +273,89 @@ def staff_create(*, email: str, password: str) -> User:
     return user
 
 
-# --- Sign-in lockout (django-axes counts failures per email and address) ---------------------
+# --- Sign-in lockout (django-axes records failures; accounts.lockout applies these rules) -----
+
+ACCOUNT_AND_ADDRESS = "account_and_address"
+ADDRESS = "address"
+ACCOUNT = "account"
 
 
-def lockout_ends_at(*, username: str, ip_address: str | None) -> dt.datetime:
-    """When the lockout of this email from this address ends: the cool-off after the failure
-    that caused it (attempts during a lockout are not counted, so they do not move it)."""
-    attempts = AccessAttempt.objects.filter(username=username)
+@dataclass(frozen=True)
+class Lockout:
+    """A lockout in force: which rule it is (one of the three above) and when it ends."""
+
+    rule: str
+    ends_at: dt.datetime
+
+
+def _lockout_rules(*, username: str, ip_address: str | None) -> list[tuple[str, dict, int]]:
+    """(rule, which failures it counts, how many lock out), for a sign-in attempt.
+
+    One email from one address (AXES_FAILURE_LIMIT); one address across every email, so a
+    spray of one password over many accounts is stopped (AXES_ADDRESS_FAILURE_LIMIT); one
+    email across every address, so many addresses guessing at one account are stopped too
+    (AXES_ACCOUNT_FAILURE_LIMIT), except from an address the account has signed in from.
+    """
+    rules: list[tuple[str, dict, int]] = [
+        (
+            ACCOUNT_AND_ADDRESS,
+            {"username": username, "ip_address": ip_address},
+            settings.AXES_FAILURE_LIMIT,
+        )
+    ]
     if ip_address:
-        attempts = attempts.filter(ip_address=ip_address)
-    last = attempts.aggregate(last=Max("attempt_time"))["last"] or timezone.now()
-    return last + settings.AXES_COOLOFF_TIME
+        rules.append((ADDRESS, {"ip_address": ip_address}, settings.AXES_ADDRESS_FAILURE_LIMIT))
+    if username and not (ip_address and _signed_in_from(username=username, ip_address=ip_address)):
+        rules.append((ACCOUNT, {"username": username}, settings.AXES_ACCOUNT_FAILURE_LIMIT))
+    return rules
+
+
+def _signed_in_from(*, username: str, ip_address: str) -> bool:
+    # An address this account has signed in from (axes logs every sign-in) is the owner's:
+    # strangers guessing from elsewhere must not lock the owner out there.
+    return AccessLog.objects.filter(username=username, ip_address=ip_address).exists()
+
+
+def lockout_find(
+    *, username: str, ip_address: str | None, now: dt.datetime | None = None
+) -> Lockout | None:
+    """The lockout this email from this address is under, if any (the latest-ending one).
+
+    A rule locks out while the failures it counts within the cool-off reach its limit; so it
+    ends when the failure that brought the count to the limit is a cool-off old. Attempts
+    during a lockout are not recorded (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT), so
+    they never move that time.
+    """
+    now = now or timezone.now()
+    found: Lockout | None = None
+    for rule, filters, limit in _lockout_rules(username=username, ip_address=ip_address):
+        rows = (
+            AccessAttempt.objects.filter(
+                **filters, attempt_time__gte=now - settings.AXES_COOLOFF_TIME
+            )
+            .order_by("-attempt_time")
+            .values_list("attempt_time", "failures_since_start")[:limit]
+        )
+        total = 0
+        for attempt_time, failures in rows:
+            total += failures
+            if total >= limit:
+                ends_at = attempt_time + settings.AXES_COOLOFF_TIME
+                if found is None or ends_at > found.ends_at:
+                    found = Lockout(rule=rule, ends_at=ends_at)
+                break
+    return found
+
+
+def lockout_failures(
+    *, username: str, ip_address: str | None, now: dt.datetime | None = None
+) -> int:
+    """Failed sign-ins for this email from this address within the cool-off."""
+    since = (now or timezone.now()) - settings.AXES_COOLOFF_TIME
+    total = AccessAttempt.objects.filter(
+        username=username, ip_address=ip_address, attempt_time__gte=since
+    ).aggregate(total=Sum("failures_since_start"))["total"]
+    return int(total or 0)
 
 
 def lockout_lift(*, user: User) -> int:

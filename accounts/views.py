@@ -35,19 +35,25 @@ def not_linked(request: HttpRequest) -> HttpResponse:
 
 
 def lockout(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
-    """Too many wrong passwords from this address for this email: say when to try again.
+    """Too many wrong passwords (services.lockout_find's rules): say when to try again.
 
     Attempts during the lockout do not extend it, so the time shown is when it really ends.
     """
     metrics.lockouts.inc()
-    ends_at = services.lockout_ends_at(
+    found = services.lockout_find(
         username=axes_username(request, credentials),
         ip_address=getattr(request, "axes_ip_address", None),
     )
+    ends_at = found.ends_at if found else timezone.now() + settings.AXES_COOLOFF_TIME
     page = render(
         request,
         "registration/lockout.html",
-        {"minutes": settings.AXES_COOLOFF_MINUTES, "retry_at": timezone.localtime(ends_at)},
+        {
+            "minutes": settings.AXES_COOLOFF_MINUTES,
+            "retry_at": timezone.localtime(ends_at),
+            "whole_address": found is not None and found.rule == services.ADDRESS,
+            "every_address": found is not None and found.rule == services.ACCOUNT,
+        },
         status=429,
     )
     wait = (ends_at - timezone.now()).total_seconds()

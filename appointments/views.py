@@ -10,6 +10,7 @@ from typing import Any
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -47,6 +48,9 @@ def customer_required(view: CustomerView) -> Callable[..., HttpResponse]:
         customer = services.customer_for_user(user=request.user)
         if customer is None:
             return not_linked(request)
+        if links.booking_session_revoked(request, revision=customer.booking_links_revision):
+            links.booking_session_end(request)
+            return redirect_to_login(request.get_full_path())
         return view(request, customer, *args, **kwargs)
 
     return wrapper
@@ -238,7 +242,7 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
         return _booking_link_spent(request, appointment_type)
     if not services.customer_may_book(customer=customer):
         return _contact_us_page(request)
-    links.sign_in_for_booking(request, customer.user)
+    links.sign_in_for_booking(request, customer.user, revision=customer.booking_links_revision)
     return _start(request, customer, appointment_type)
 
 
@@ -328,6 +332,9 @@ def session_refresh(request: HttpRequest, slug: str, session_id: uuid.UUID) -> J
     customer = services.customer_for_user(user=request.user)
     if customer is None:
         return _json_error("not_linked", NOT_LINKED_MESSAGE, 403)
+    if links.booking_session_revoked(request, revision=customer.booking_links_revision):
+        links.booking_session_end(request)
+        return _json_error("signed_out", links.BOOKING_LINK_REVOKED_MESSAGE, 401)
     if not services.customer_may_book(customer=customer):
         return _json_error("contact_us", CONTACT_US_MESSAGE, 403)
     session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)

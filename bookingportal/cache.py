@@ -1,7 +1,7 @@
 """Django's Redis cache, for which an unreachable or stalled Redis is a miss, never an error.
 
-The cache is a help, never a dependency: sessions fall back to the database, and rate limits
-and the FLG breaker to a memory cache of this process. Every operation passes through
+The cache is a help, never a dependency (sessions never use it): rate limits and the FLG
+breaker fall back to a memory cache of this process. Every operation passes through
 `_attempt`, so no caller needs its own try/except. After an error Redis is left alone for
 `REDIS_PAUSE` seconds (a stalled Redis would otherwise cost every request a timeout), then
 tried again; recovery needs no restart.
@@ -32,7 +32,7 @@ SOCKET_TIMEOUT = 0.25
 REDIS_PAUSE = 5.0
 WARN_EVERY = 60.0
 # Keys written while Redis was out, deleted once it is back (their old values there are
-# stale: a session signed out meanwhile must not come back). Beyond this many, the oldest
+# stale: a value changed meanwhile must not come back). Beyond this many, the oldest
 # are forgotten, which only ever leaves an entry to expire on its own.
 MAX_STALE_KEYS = 10_000
 
@@ -41,7 +41,7 @@ class TolerantRedisCache(RedisCache):
     """RedisCache that answers from a per-process fallback (or as a miss) when Redis fails.
 
     OPTIONS: `LOCAL_FALLBACK` (default True) keeps a per-process memory cache meanwhile;
-    off for sessions, which another worker may change, so they come from the database.
+    off, an error is a miss (for data another worker may change meanwhile).
     """
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:

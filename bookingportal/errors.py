@@ -6,7 +6,7 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template import loader
 
 from bookingportal.context_processors import portal
@@ -44,3 +44,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Logged above in one line; spare the log Django's own copy with the whole traceback.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's own runs the CSRF check again, which reads the form again.
+
+    A form body Django refuses to read (a urlencoded body declared in a charset other than
+    UTF-8 raises BadRequest from request.POST) then raises a second time inside the handler,
+    and the 400 became a 500. This one reads nothing from the request's body.
+    """
+    return HttpResponseBadRequest(loader.render_to_string("400.html", request=request))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from django.utils.cache import patch_cache_control
 from django.utils.functional import LazyObject
@@ -135,3 +136,40 @@ class PrivatePagesMiddleware:
         response = self.get_response(request)
         patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+# The answer to a body in a character set the portal cannot read: short, and JSON like every
+# other refusal of the lead webhook's (a client that sends such a body is no browser).
+UNREADABLE_CHARSET_MESSAGE = "This request's charset cannot be read. Send it as UTF-8."
+
+
+def charset_readable(charset: str) -> bool:
+    """True when `charset` names a text encoding Python can decode bytes with.
+
+    Python also knows bytes-to-bytes codecs by name (base64, zlib, hex, bz2, rot13, ...);
+    decoding with one raises LookupError wherever a body is read, as an unknown name does.
+    """
+    try:
+        codec = codecs.lookup(charset)
+    except (LookupError, ValueError):
+        return False
+    return bool(getattr(codec, "_is_text_encoding", True))
+
+
+class BodyCharsetMiddleware:
+    """Answer 400 to a body whose Content-Type names a charset that is not a text encoding.
+
+    Left alone, Django's form parsing, the CSRF check and the lead webhook each meet it as a
+    LookupError, a 500. Refused here, before anything reads the body, no view needs to care.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        charset = request.content_params.get("charset") if request.content_params else None
+        if charset is not None and not charset_readable(charset):
+            return JsonResponse(
+                {"error": "unreadable_charset", "message": UNREADABLE_CHARSET_MESSAGE}, status=400
+            )
+        return self.get_response(request)

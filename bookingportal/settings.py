@@ -270,6 +270,8 @@ MIDDLEWARE = [
     # container address, which ALLOWED_HOSTS rightly does not list. Below the header
     # middleware, so its answers carry the same headers as every page.
     "bookingportal.health.HealthCheckMiddleware",
+    # Before anything reads a request's body: a charset no codec decodes text with is a 400.
+    "bookingportal.middleware.BodyCharsetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -322,21 +324,15 @@ CACHES = {
         "CACHE_URL", os.environ.get("CACHE_URL", "") or "locmemcache://portal"
     )
 }
-# With a cache every worker shares (Redis), sessions are read from it and written through to
-# the database, saving a query on every page. A per-process cache could serve a signed-out
-# session from another worker, so then sessions stay in the database only.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # Redis down or stalled must not take the site with it: short timeouts, and every error
-    # a miss (bookingportal.cache). Limits and the breaker then count per process; sessions
-    # get an alias without that fallback, so they come from the database meanwhile.
+    # a miss (bookingportal.cache). Limits and the breaker then count per process.
     CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
-    CACHES["sessions"] = {
-        **CACHES["default"],
-        "OPTIONS": {**CACHES["default"].get("OPTIONS", {}), "LOCAL_FALLBACK": False},
-    }
-    SESSION_CACHE_ALIAS = "sessions"
-if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
+# out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
+# workers served it as signed in once Redis was back: signing out must be final. The cost is
+# one primary-key read a request (docs/security.md has the figure).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -540,10 +536,9 @@ FLG_WEBHOOK_NO_BOOKING_STATUSES = [
 FLG_WEBHOOK_INVITE_NEW = _bool("FLG_WEBHOOK_INVITE_NEW", False)
 FLG_WEBHOOK_LOG_DAYS = _int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 
-# Where the sandbox posts its leads, as FLG would: by default the portal it runs beside.
+# Where the sandbox posts its leads, as FLG would: by default the portal it runs beside (set
+# below, once it is known whether plain http is redirected).
 FLG_SANDBOX_WEBHOOK_URL = env.str("FLG_SANDBOX_WEBHOOK_URL", default="").strip()
-if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
-    FLG_SANDBOX_WEBHOOK_URL = f"http://127.0.0.1:{PORT}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
 if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(
         "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
@@ -572,6 +567,12 @@ if FLG_SANDBOX and FLG_BASE_URL.startswith("http://"):
     # The sandbox at its default plain-http loopback address: the portal calls its API there,
     # and FLG's client never follows a redirect, so a redirect to https would fail every start.
     SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
+if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
+    # Where the portal really answers: on loopback over plain http while that is served (make
+    # run), else at PORTAL_URL, its public https address, as FLG itself posts; plain http
+    # would only be redirected, and a webhook is never followed through a redirect.
+    _receiver = PORTAL_URL if SECURE_SSL_REDIRECT else f"http://127.0.0.1:{PORT}"
+    FLG_SANDBOX_WEBHOOK_URL = f"{_receiver}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
@@ -638,8 +639,14 @@ elif not (os.path.isdir(PROMETHEUS_MULTIPROC_DIR) and os.access(PROMETHEUS_MULTI
 
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 
-# Lock out a user-and-address pair, so nobody can lock a customer out from elsewhere.
+# Lock out an email-and-address pair after this many failures within the cool-off.
 AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", 5, minimum=1)
+# And, counted beside it (accounts.lockout): one address across every email, against a
+# password sprayed over many accounts; one email across every address, against many addresses
+# guessing at one account (higher: anyone may trigger it; docs/security.md says why).
+AXES_ADDRESS_FAILURE_LIMIT = _int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+AXES_ACCOUNT_FAILURE_LIMIT = _int("AXES_ACCOUNT_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -21,4 +21,5 @@ if settings.FLG_SANDBOX and (settings.DEBUG or settings.FLG_SANDBOX_DEMO_HOST):
     # (otherwise flg.E002 says why it is missing).
     urlpatterns.append(path("sandbox/", include("flg_sandbox.urls")))
 
+handler400 = "bookingportal.errors.bad_request"
 handler500 = "bookingportal.errors.server_error"

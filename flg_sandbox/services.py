@@ -296,6 +296,10 @@ def lead_webhook_send(*, lead: Lead, url: str | None = None) -> WebhookSent:
         if detail:
             summary += f": {detail}"
     ok = response.status_code == 200
+    if response.is_redirect:
+        # Followed, a POST would arrive as a GET: say where it went (most often to https).
+        summary = f"a redirect to {urlsplit(response.headers.get('Location', '')).scheme or '?'}:"
+        summary += " set FLG_SANDBOX_WEBHOOK_URL to the address the portal answers at"
     said = f" ({summary})" if summary else ""
     return WebhookSent(
         ok, f"Lead {lead.lead_id}: the webhook to {where} answered {response.status_code}{said}."

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
 from csp.decorators import csp_replace
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -122,6 +126,21 @@ def book(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _staff_unless_debug(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff only, but under DEBUG (`make run`): on a demo host the page lists leads' names
+    and emails. The booking screen and the API stay public, as FLG's are (a token, a key)."""
+    staff_only = staff_member_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if settings.DEBUG:
+            return view(request, *args, **kwargs)
+        return staff_only(request, *args, **kwargs)
+
+    return wrapper
+
+
+@_staff_unless_debug
 def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,

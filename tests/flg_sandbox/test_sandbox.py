@@ -242,7 +242,8 @@ def test_an_unknown_token_is_404(client):
     assert client.get("/sandbox/appointments/book/nope").status_code == 404
 
 
-def test_the_index_explains_the_sandbox(client):
-    response = client.get("/sandbox/")
+def test_the_index_explains_the_sandbox(staff):
+    # Staff only on a demo host (test_sandbox_demo_host.py); DEBUG=0 here.
+    response = staff.get("/sandbox/")
     assert response.status_code == 200
     assert "FLG 360 sandbox" in response.content.decode()

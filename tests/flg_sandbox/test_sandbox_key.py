@@ -17,10 +17,10 @@ REAL_LOOKING_KEY = "flg-live-5f2c9a7e41d04b8a9c3e"
 # --- Never shown -----------------------------------------------------------------------------
 
 
-def test_the_sandbox_page_lists_keys_without_showing_them(client):
+def test_the_sandbox_page_lists_keys_without_showing_them(staff):
     AccessKey.objects.create(key=REAL_LOOKING_KEY, name="Portal key")
     AccessKey.objects.create(key="sandbox-no-appointments-key", name="No appointments")
-    response = client.get("/sandbox/")
+    response = staff.get("/sandbox/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Portal key" in page
@@ -68,14 +68,14 @@ def test_staff_can_change_a_keys_permission_without_seeing_it(admin_client):
 # --- seed_demo copies no configured key ----------------------------------------------------------
 
 
-def test_seed_demo_never_copies_a_configured_key_into_the_sandbox(settings, client, capsys):
+def test_seed_demo_never_copies_a_configured_key_into_the_sandbox(settings, staff, capsys):
     settings.FLG_API_KEY = REAL_LOOKING_KEY
     call_command("seed_demo", "--force")
     out = capsys.readouterr().out
     assert not AccessKey.objects.filter(key=REAL_LOOKING_KEY).exists()
     assert "FLG_API_KEY is not the sandbox's key, so it was not copied" in out
     assert REAL_LOOKING_KEY not in out
-    assert REAL_LOOKING_KEY not in client.get("/sandbox/").content.decode()
+    assert REAL_LOOKING_KEY not in staff.get("/sandbox/").content.decode()
 
 
 def test_seed_demo_gives_the_sandbox_its_own_key_and_says_nothing_of_it(settings, capsys):
