@@ -110,7 +110,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             )
         else:
             form.add_error("code", WRONG_CODE)
-    return _render(request, "accounts/two_factor/verify.html", {"form": form, "title": "Code"})
+    return _render(request, "accounts/two_factor/verify.html", {"form": form, "title": "Two-factor code"})
 
 
 @never_cache
