@@ -37,7 +37,8 @@ class StaffUserAdmin(UserAdmin):
             },
         ),
     )
-    list_display = (*UserAdmin.list_display, "has_two_factor")
+    # Django's columns, and whether each has set up their authenticator app.
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "has_two_factor")
     actions = ["reset_two_factor"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

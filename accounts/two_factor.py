@@ -147,7 +147,7 @@ def recovery_codes_left(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def may_reset(user: AbstractBaseUser | AnonymousUser) -> bool:
+def may_reset(user: User) -> bool:
     """Whether this person may reset a colleague's two-factor."""
     return is_staff(user) and all(user.has_perm(p) for p in RESET_PERMISSIONS)
 

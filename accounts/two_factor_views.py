@@ -110,7 +110,8 @@ def verify(request: HttpRequest) -> HttpResponse:
             )
         else:
             form.add_error("code", WRONG_CODE)
-    return _render(request, "accounts/two_factor/verify.html", {"form": form, "title": "Two-factor code"})
+    context = {"form": form, "title": "Two-factor code"}
+    return _render(request, "accounts/two_factor/verify.html", context)
 
 
 @never_cache
@@ -164,4 +165,5 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         "title": "Recovery codes",
         "left": two_factor.recovery_codes_left(user=request.user),
     }
-    return _render(request, "accounts/two_factor/recovery_codes_renew.html", context, signed_in=True)
+    template = "accounts/two_factor/recovery_codes_renew.html"
+    return _render(request, template, context, signed_in=True)

@@ -297,7 +297,7 @@ def test_the_command_resets_the_last_superuser(app, recovery_codes, caplog, caps
 
 
 def test_the_command_names_an_unknown_address():
-    with pytest.raises(CommandError, match="No account signs in with 'nobody@example.com'"):
+    with pytest.raises(CommandError, match=r"No account signs in with 'nobody@example\.com'"):
         call_command("reset_two_factor", "nobody@example.com")
 
 
