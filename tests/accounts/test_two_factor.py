@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import subprocess
 from base64 import b32decode
 
 import pytest
@@ -21,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
 from tests.conftest import PASSWORD, staff_sign_in
-from tests.processes import manage
+from tests.processes import ROOT, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +331,12 @@ def test_the_setting_may_be_off_only_when_debugging():
     assert len(lines) == 1, refused.stderr
     assert "STAFF_TWO_FACTOR may be off only with DEBUG on (a local demo)" in lines[0]
     assert manage("check", DEBUG="1", STAFF_TWO_FACTOR="0").returncode == 0
+
+
+def test_make_run_turns_it_off_for_its_demo_admin_and_says_so():
+    dry = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    serve = next(line for line in dry.splitlines() if "runserver" in line)
+    assert "DEBUG=1" in serve and "STAFF_TWO_FACTOR=0" in serve
+    assert "two-factor is off for this local demo" in dry
