@@ -103,6 +103,7 @@ def test_a_staff_member_without_an_app_sets_one_up_on_first_sign_in(sam):
     secret = re.search(r'<code id="two-factor-secret">([A-Z2-7 ]+)</code>', text).group(1)
     assert b32decode(secret.replace(" ", "")) == device.bin_key
     assert client.get(ENROL_PAGE).content.decode().count(secret) == 1, "a reload keeps the key"
+    assert "no-store" in page["Cache-Control"]
 
     done = client.post(ENROL_PAGE, {"code": code_for(device), "next": "/admin/"})
     assert done.status_code == 200
@@ -172,6 +173,51 @@ def test_each_wrong_code_doubles_the_wait_before_any_code_is_checked(app):
     assert app.throttling_failure_count == 0
 
 
+def test_a_code_works_once(app):
+    first = Client()
+    password_step(first)
+    code = code_for(app)
+    assert give_code(first, code)["Location"] == "/admin/"
+    replay = Client()
+    password_step(replay)
+    assert "That code is not right" in give_code(replay, code).content.decode()
+
+
+def test_the_session_key_changes_when_the_code_is_given(app):
+    client = Client()
+    password_step(client)
+    before = client.cookies["sessionid"].value
+    give_code(client, code_for(app))
+    assert client.cookies["sessionid"].value != before
+
+
+def test_the_code_page_returns_only_to_this_site(app):
+    client = Client()
+    password_step(client)
+    response = give_code(client, code_for(app), next_url="https://evil.example/admin/")
+    assert response["Location"] == "/admin/"
+
+
+def test_a_password_only_session_cannot_act_in_the_admin(app, admin_user):
+    other = TOTPDevice.objects.create(user=admin_user, name="Authenticator app")
+    client = Client()
+    password_step(client)
+    response = client.post(
+        "/admin/auth/user/",
+        {"action": "reset_two_factor", "_selected_action": [str(admin_user.pk)]},
+    )
+    assert response.status_code == 302 and response["Location"].startswith(CODE_PAGE)
+    assert TOTPDevice.objects.filter(pk=other.pk).exists()
+
+
+def test_the_admin_never_shows_a_key_or_a_recovery_code(app, recovery_codes, admin_user):
+    client = staff_sign_in(Client(), admin_user)
+    for page in ("/admin/otp_totp/totpdevice/", "/admin/otp_static/staticdevice/"):
+        assert client.get(page).status_code == 404
+    user_page = client.get(f"/admin/auth/user/{app.user.pk}/change/").content.decode()
+    assert app.key not in user_page and recovery_codes[0] not in user_page
+
+
 # --- Recovery codes --------------------------------------------------------------------------
 
 
@@ -201,9 +247,11 @@ def test_new_recovery_codes_end_the_old_ones(app, recovery_codes):
     old = Client()
     password_step(old)
     assert "That code is not right" in give_code(old, recovery_codes[1]).content.decode()
-    fresh = Client()
-    password_step(fresh)
-    assert give_code(fresh, new[1])["Location"] == "/admin/"
+    # After the wait that wrong code earned (a second), a new code works.
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=2)):
+        fresh = Client()
+        password_step(fresh)
+        assert give_code(fresh, new[1])["Location"] == "/admin/"
 
 
 def test_recovery_codes_are_made_only_by_a_verified_session(app, recovery_codes):
