@@ -388,3 +388,13 @@ def test_make_run_turns_it_off_for_its_demo_admin_and_says_so():
     serve = next(line for line in dry.splitlines() if "runserver" in line)
     assert "DEBUG=1" in serve and "STAFF_TWO_FACTOR=0" in serve
     assert "two-factor is off for this local demo" in dry
+
+
+def test_a_check_stops_start_up_without_the_two_factor_middleware(settings):
+    from django.core.checks import run_checks
+
+    assert "accounts.E010" not in [c.id for c in run_checks()]
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "otp" not in m]
+    assert "accounts.E010" in [c.id for c in run_checks()]
+    settings.STAFF_TWO_FACTOR = False
+    assert "accounts.E010" not in [c.id for c in run_checks()]
