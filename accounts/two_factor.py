@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -35,8 +35,6 @@ APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 # Who may reset a colleague's two-factor: superusers, and staff given both of these.
 RESET_PERMISSIONS = ("otp_totp.delete_totpdevice", "otp_static.delete_staticdevice")
-
-User = Any  # django.contrib.auth's user model; typed loosely as accounts.services does
 
 
 @dataclass(frozen=True)
@@ -147,12 +145,12 @@ def recovery_codes_left(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def may_reset(user: User) -> bool:
+def may_reset(user: Any) -> bool:
     """Whether this person may reset a colleague's two-factor."""
     return is_staff(user) and all(user.has_perm(p) for p in RESET_PERMISSIONS)
 
 
-def two_factor_reset(*, user: User, by: User | None) -> int:
+def two_factor_reset(*, user: User, by: AbstractBaseUser | AnonymousUser | None) -> int:
     """Delete the staff member's app and recovery codes, so they enrol again at next sign-in.
 
     Sessions that gave a code with them stop counting as verified at once. `by` is the

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import django_otp
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -57,6 +58,11 @@ def staff_only(view: View) -> View:
     return wrapper
 
 
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff member (staff_only let them in)."""
+    return cast(User, request.user)
+
+
 def _next(request: HttpRequest) -> str:
     wanted = request.POST.get("next") or request.GET.get("next")
     return safe_next(request, wanted) or reverse("admin:index")
@@ -87,13 +93,13 @@ def _sign_in(request: HttpRequest, device: Device) -> None:
 @staff_only
 def verify(request: HttpRequest) -> HttpResponse:
     next_url = _next(request)
-    if two_factor.app_device(request.user) is None:
+    if two_factor.app_device(_staff(request)) is None:
         return HttpResponseRedirect(_with_next("two_factor_enrol", next_url))
     if two_factor.is_verified(request):
         return HttpResponseRedirect(next_url)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = two_factor.code_verify(user=request.user, code=form.cleaned_data["code"])
+        result = two_factor.code_verify(user=_staff(request), code=form.cleaned_data["code"])
         if result.device is not None:
             _sign_in(request, result.device)
             if result.recovery_codes_left is not None:
@@ -119,10 +125,10 @@ def verify(request: HttpRequest) -> HttpResponse:
 @staff_only
 def enrol(request: HttpRequest) -> HttpResponse:
     next_url = _next(request)
-    if two_factor.app_device(request.user) is not None:
+    if two_factor.app_device(_staff(request)) is not None:
         # Enrolled already: a new app needs a colleague's reset first.
         return HttpResponseRedirect(_with_next("two_factor_verify", next_url))
-    device = two_factor.enrolment_device(user=request.user)
+    device = two_factor.enrolment_device(user=_staff(request))
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         codes = two_factor.enrolment_confirm(device=device, code=form.cleaned_data["code"])
@@ -159,11 +165,11 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     if not two_factor.is_verified(request):
         return HttpResponseRedirect(two_factor.code_page_url(request))
     if request.method == "POST":
-        codes = two_factor.recovery_codes_renew(user=request.user)
+        codes = two_factor.recovery_codes_renew(user=_staff(request))
         return _recovery_codes_page(request, codes, enrolled=False)
     context = {
         "title": "Recovery codes",
-        "left": two_factor.recovery_codes_left(user=request.user),
+        "left": two_factor.recovery_codes_left(user=_staff(request)),
     }
     template = "accounts/two_factor/recovery_codes_renew.html"
     return _render(request, template, context, signed_in=True)
