@@ -7,7 +7,7 @@ PORT ?= 8000
 # The webhook token is the published demo one (appointments/demo.py): with it, the sandbox
 # pushes every lead saved in its admin to the portal, as FLG 360's webhook would.
 RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT) \
-	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef
+	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef STAFF_TWO_FACTOR=0
 
 .PHONY: run test install lint bench clean
 
@@ -29,6 +29,7 @@ run: $(VENV)/.runtime
 	@echo "  Booking portal:  http://127.0.0.1:$(PORT)/"
 	@echo "  Customer:        customer@example.com / bookings-demo"
 	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/  admin@example.com / admin-demo"
+	@echo "                   (two-factor is off for this local demo; production asks staff for a code)"
 	@echo "  FLG sandbox:     http://127.0.0.1:$(PORT)/sandbox/ (stands in for FLG 360)"
 	@echo "  New customers:   add a lead with an email in the admin under FLG 360 sandbox > Leads"
 	@echo ""

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Backends that keep mail on the machine (printed, kept in memory, dropped or written to files):
@@ -47,5 +47,31 @@ def check_mail_leaves_the_machine(app_configs: Any = None, **kwargs: Any) -> lis
             hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and "
             "EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.",
             id="accounts.W002",
+        )
+    ]
+
+
+TWO_FACTOR_MIDDLEWARE = [
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.StaffTwoFactorMiddleware",
+]
+
+
+@register(Tags.security)
+def check_two_factor_middleware(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Without both middleware, in this order, the admin would ask for a code it never sees."""
+    if not settings.STAFF_TWO_FACTOR:
+        return []
+    found = [name for name in settings.MIDDLEWARE if name in TWO_FACTOR_MIDDLEWARE]
+    if found == TWO_FACTOR_MIDDLEWARE:
+        return []
+    return [
+        Error(
+            "STAFF_TWO_FACTOR is on, but MIDDLEWARE does not list "
+            + ", then ".join(TWO_FACTOR_MIDDLEWARE)
+            + " in this order.",
+            hint="Add them in that order (bookingportal/settings.py does).",
+            id="accounts.E010",
         )
     ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from accounts import views
+from accounts import two_factor_views, views
 
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
@@ -20,5 +20,13 @@ urlpatterns = [
     ),
     path("invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
     path("invite/<uidb64>/<token>/", views.InviteAcceptView.as_view(), name="invite_accept"),
+    # Staff only: the second factor the admin asks for after the password.
+    path("two-factor/", two_factor_views.verify, name="two_factor_verify"),
+    path("two-factor/enrol/", two_factor_views.enrol, name="two_factor_enrol"),
+    path(
+        "two-factor/recovery-codes/",
+        two_factor_views.recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -247,6 +247,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "axes",
+    # Staff two-factor sign-in (accounts.two_factor); before accounts, whose admin hides theirs.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "appointments",
     "flg",
@@ -276,6 +280,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor (if any) this session gave; then the admin asks staff for one.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside the header and messages middleware, so its page gets the same as any other.
     "bookingportal.not_allowed.MethodNotAllowedPageMiddleware",
@@ -661,6 +668,25 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 # guesses from many headers a client could steer.
 AXES_CLIENT_IP_CALLABLE = "bookingportal.proxy.client_ip"
 AXES_ENABLED = _bool("AXES_ENABLED", True)
+
+# --- Staff two-factor sign-in (django-otp) ------------------------------------------------
+
+# The admin asks every staff member for a code from an authenticator app (TOTP) after the
+# password, and has them enrol on first sign-in (accounts.two_factor). Only a local demo with
+# DEBUG on may go without: `make run` turns it off and says so.
+STAFF_TWO_FACTOR = _bool("STAFF_TWO_FACTOR", True)
+if not STAFF_TWO_FACTOR and not DEBUG:
+    raise ImproperlyConfigured(
+        "STAFF_TWO_FACTOR may be off only with DEBUG on (a local demo); "
+        "unset it or set it to 1 in production."
+    )
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = PORTAL_NAME
+# Per device, each wrong code doubles the wait before the next one is checked at all (1, 2, 4,
+# 8 ... seconds; a right code within the wait is refused too); a right code resets it.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Logging ------------------------------------------------------------------------------
 

@@ -241,6 +241,29 @@ def recorder(settings):
 def staff(db):
     """A signed-in superuser's client, for the admin."""
     user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
-    client = Client()
+    return staff_sign_in(Client(), user)
+
+
+def staff_sign_in(client, user):
+    """Sign a staff member in as the admin requires: the password, then a code from their app.
+
+    The session gets what a right code gives it (accounts.two_factor): a confirmed TOTP device,
+    made if they have none, recorded as the one that verified it.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's signed-in superuser, with the second factor the admin asks for."""
+    return staff_sign_in(Client(), admin_user)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import requests
+from django_otp.oath import totp
 
 from bench import clients
 from bench.report import say
@@ -25,6 +26,8 @@ from bench.workspace import manage
 MAX_BYTES = 2 * 1024 * 1024  # the import's own limit (appointments/importing.py)
 STAFF_EMAIL = "bench-staff@example.com"
 STAFF_PASSWORD = "bench-staff-password-1"
+# The bench's staff member's authenticator app: the admin asks for its code after the password.
+STAFF_TOTP_KEY = "62656e63682d73746166662d746f74702d6b6579"
 EXISTING_GROUP = 101  # bench/seed.py's lead group
 NEW_GROUP = 9001  # created by the import, named on its rows
 FIRST_LEAD = 3_000_000  # far above bench/seed.py's customers' lead ids
@@ -132,7 +135,9 @@ def staff_create(portal: Portal) -> None:
     code = (
         "from accounts import services; "
         f"u = services.user_create(email={STAFF_EMAIL!r}, password={STAFF_PASSWORD!r}); "
-        "u.is_staff = u.is_superuser = True; u.save()"
+        "u.is_staff = u.is_superuser = True; u.save(); "
+        "from django_otp.plugins.otp_totp.models import TOTPDevice; "
+        f"TOTPDevice.objects.create(user=u, name='bench', key={STAFF_TOTP_KEY!r})"
     )
     manage(portal.workspace, "shell", "-c", code)
 
@@ -155,6 +160,21 @@ def admin_signed_in(portal: str) -> requests.Session:
     )
     if answer.status_code != 302:
         raise RuntimeError(f"The admin sign-in answered {answer.status_code}")
+    code_page = portal + "/accounts/two-factor/"
+    page = client.get(code_page, timeout=30)
+    answer = client.post(
+        code_page,
+        {
+            "code": f"{totp(bytes.fromhex(STAFF_TOTP_KEY)):06d}",
+            "next": "/admin/",
+            "csrfmiddlewaretoken": clients.form_token(page.text),
+        },
+        headers={"Referer": code_page},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"The admin's two-factor code page answered {answer.status_code}")
     return client
 
 

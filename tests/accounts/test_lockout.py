@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from bookingportal.proxy import client_ip
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,7 @@ def test_staff_see_lockouts_in_the_admin_and_unlock_a_customer(customer, setting
 
     staff = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
     admin = Client()
-    admin.force_login(staff)
+    staff_sign_in(admin, staff)
     assert "/admin/axes/accessattempt/" in admin.get("/admin/").content.decode()
     listing = admin.get("/admin/axes/accessattempt/").content.decode()
     assert "casey@example.com" in listing and HOME in listing

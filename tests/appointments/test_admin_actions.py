@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import AppointmentSession, FlgFailure
+from tests.conftest import staff_sign_in
 
 TYPES_URL = "admin:appointments_appointmenttype_changelist"
 CHECK_URL = "admin:appointments_appointmenttype_check_flg"
@@ -193,7 +194,7 @@ def test_staff_who_may_only_view_types_are_not_offered_verify(flg_ready, type_fo
         )
     )
     client = Client()
-    client.force_login(user)
+    staff_sign_in(client, user)
     page = client.get(reverse(TYPES_URL)).content.decode()
     assert "verify_with_flg" not in page
     response = client.post(

@@ -16,6 +16,7 @@ from django.urls import reverse
 from appointments import demo
 from appointments.models import AppointmentType, Customer, FlgFailure, LeadGroup
 from flg import transport
+from tests.conftest import staff_sign_in
 
 NEW_PASSWORD = "a-newcomer-chooses-9"
 
@@ -35,7 +36,7 @@ def demo_sandbox(sandbox, settings):
 @pytest.fixture
 def staff(demo_sandbox):
     client = Client()
-    client.force_login(get_user_model().objects.get(email=demo.ADMIN_EMAIL))
+    staff_sign_in(client, get_user_model().objects.get(email=demo.ADMIN_EMAIL))
     return client
 
 

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Customer, LeadGroup
+from tests.conftest import staff_sign_in
 
 HEADER = "email,first_name,last_name,lead_id,lead_group_id,lead_group_name\n"
 GOOD = (
@@ -334,7 +335,7 @@ def test_staff_who_may_not_add_customers_cannot_import(db):
         *Permission.objects.filter(codename__in=["view_customer", "change_customer"])
     )
     client = Client()
-    client.force_login(user)
+    staff_sign_in(client, user)
     listing = client.get(reverse("admin:appointments_customer_changelist")).content.decode()
     assert "Import customers from CSV" not in listing
     assert client.get(reverse(IMPORT_URL)).status_code == 403

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from appointments.models import LeadDelivery
+from tests.conftest import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def test_staff_who_may_not_change_customers_never_see_the_token(configured):
         )
     )
     client = Client()
-    client.force_login(user)
+    staff_sign_in(client, user)
     text = client.post(PAGE, {"reveal": "1"}).content.decode()
     assert TOKEN not in text
     assert "Only staff who may change customers can see the full URL." in text

@@ -67,7 +67,8 @@ def test_the_demo_customer_signs_in_through_the_sign_in_page(client):
     assert client.get("/").status_code == 200
 
 
-def test_the_demo_admin_is_a_superuser_who_signs_in_to_the_admin(client):
+def test_the_demo_admin_is_a_superuser_who_signs_in_to_the_admin(client, settings):
+    settings.STAFF_TWO_FACTOR = False  # as `make run` serves the demo
     call_command("seed_demo", "--force")
     admin = get_user_model().objects.get(email="admin@example.com")
     assert admin.is_superuser and admin.is_staff

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, staff_sign_in
 
 START_URL = "/book/initial-consultation/"
 LIMIT_S = 2.0
@@ -36,7 +36,7 @@ def signed_in_clients(customer):
     customer_client = Client(raise_request_exception=False)
     customer_client.force_login(customer.user)
     staff = Client(raise_request_exception=False)
-    staff.force_login(get_user_model().objects.get(username="root"))
+    staff_sign_in(staff, get_user_model().objects.get(username="root"))
     return customer_client, staff
 
 

@@ -9,7 +9,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, staff_sign_in
 from tests.processes import manage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,7 +198,7 @@ def test_staff_unlock_a_customer_in_the_admin(customer, settings):
 
     staff = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
     admin = Client()
-    admin.force_login(staff)
+    staff_sign_in(admin, staff)
     listing = admin.get("/admin/axes/accessattempt/")
     assert "casey@example.com" in listing.content.decode()
     ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from flg.sessions import booking_origins as frame_sources
-from tests.conftest import CHROMIUM, PASSWORD
+from tests.conftest import CHROMIUM, PASSWORD, staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +56,7 @@ def assert_security_headers(response) -> dict[str, list[str]]:
 def staff_client(db):
     staff = get_user_model().objects.create_superuser("boss", STAFF_EMAIL, STAFF_PASSWORD)
     client = Client()
-    client.force_login(staff)
-    return client
+    return staff_sign_in(client, staff)
 
 
 def test_a_customer_page_has_every_header_and_frames_only_the_booking_hosts(
