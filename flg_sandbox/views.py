@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -135,6 +136,11 @@ def _staff_unless_debug(view: Callable[..., HttpResponse]) -> Callable[..., Http
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if settings.DEBUG:
             return view(request, *args, **kwargs)
+        # A staff password alone is not a staff sign-in (STAFF_TWO_FACTOR): the admin asks for
+        # the code, then the person comes back here.
+        verified = getattr(request.user, "is_verified", None)
+        if request.user.is_staff and settings.STAFF_TWO_FACTOR and not (verified and verified()):
+            return redirect_to_login(request.get_full_path(), reverse("two_factor_verify"))
         return staff_only(request, *args, **kwargs)
 
     return wrapper

@@ -42,6 +42,21 @@ def test_on_a_demo_host_the_sandbox_index_needs_a_staff_sign_in(leads, customer,
     assert "nina.private@example.com" in page.text
 
 
+def test_a_staff_password_without_the_code_does_not_open_the_sandbox_index(leads, settings):
+    from django.contrib.auth import get_user_model
+
+    assert settings.STAFF_TWO_FACTOR is True
+    user = get_user_model().objects.create_user(
+        username="ops@acme.example", email="ops@acme.example", password="x", is_staff=True
+    )
+    password_only = Client()
+    password_only.force_login(user)
+    page = password_only.get("/sandbox/")
+    assert page.status_code == 302
+    assert page["Location"].startswith("/accounts/two-factor/?next=/sandbox/")
+    assert "nina.private@example.com" not in password_only.get("/sandbox/", follow=True).text
+
+
 def test_under_debug_the_sandbox_index_stays_open_as_make_run_has_it(leads, settings):
     settings.DEBUG = True
     assert Client().get("/sandbox/").status_code == 200
