@@ -83,7 +83,8 @@ class MaskSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: keep what can be kept, masked
+        except Exception:
+            # A bad format string (logging reports it later): keep what can be kept, masked.
             message = f"{record.msg} {record.args!r}"
         record.msg = mask_secrets(message)
         record.args = None
@@ -155,7 +156,8 @@ class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
             record.request_id = "-"  # gunicorn's own lines
-        msg, args, exc_text, stack_info = record.msg, record.args, record.exc_text, record.stack_info
+        # Only this handler's output changes: a record may reach other handlers after this.
+        saved = (record.msg, record.args, record.exc_text, record.stack_info)
         try:
             record.msg = escape_controls(record.getMessage())
             record.args = None
@@ -168,8 +170,7 @@ class PlainFormatter(logging.Formatter):
                 record.stack_info = _indented(record.stack_info)
             return super().format(record)
         finally:
-            record.msg, record.args = msg, args
-            record.exc_text, record.stack_info = exc_text, stack_info
+            record.msg, record.args, record.exc_text, record.stack_info = saved
 
 
 def _indented(text: str) -> str:

@@ -15,6 +15,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -155,15 +156,16 @@ def ask_everything(base: str, links: dict[str, str], gate: Gate) -> dict[str, se
         ask("GET", path + "?next=/&utm_source=email")
         ask("POST", path)  # the wrong method (or no CSRF token)
         ask("GET", path.upper())  # does not resolve
-        ask("GET", "/accounts/login/?next=" + requests.utils.quote(path, safe=""))
+        ask("GET", "/accounts/login/?next=" + quote(path, safe=""))
 
     # A whole sign-in: the link, its page, its button; then the spent link's 410.
     person = requests.Session()
     opened = person.get(base + links["sign_in"], timeout=15)
     assert opened.status_code == 200, (opened.url, opened.status_code, opened.text[:2000])
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', opened.text)[1]
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', opened.text)
+    assert csrf is not None
     signed = person.post(
-        opened.url, {"csrfmiddlewaretoken": csrf}, headers={"Referer": opened.url}, timeout=15
+        opened.url, {"csrfmiddlewaretoken": csrf[1]}, headers={"Referer": opened.url}, timeout=15
     )
     assert signed.status_code == 200 and "Signed in as" in signed.text
     spent = requests.get(base + links["sign_in"], timeout=15)
@@ -178,8 +180,8 @@ def ask_everything(base: str, links: dict[str, str], gate: Gate) -> dict[str, se
     finally:
         gate.open()
     # Control characters in a path, decoded by the portal.
-    ask("GET", "/accounts/login/link/x%0a" + requests.utils.quote(FORGED) + "/")
-    ask("GET", "/nowhere%0d%0a" + requests.utils.quote(FORGED) + "%0b%1b%7f%c2%85")
+    ask("GET", "/accounts/login/link/x%0a" + quote(FORGED) + "/")
+    ask("GET", "/nowhere%0d%0a" + quote(FORGED) + "%0b%1b%7f%c2%85")
     return statuses
 
 
