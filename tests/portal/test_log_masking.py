@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bookingportal.logging import (
+    JsonFormatter,
     MaskSecretsFilter,
     PlainFormatter,
     escape_controls,
@@ -164,6 +165,14 @@ def test_plain_lines_cannot_be_forged():
     text = PlainFormatter().format(line)
     assert "GET /x\\n2026-01-01" in text
     assert not any(row.startswith(forged) for row in text.splitlines())
+
+
+def test_json_lines_cannot_be_forged_either():
+    line = record("GET %s 404", '/x\r\n{"level": "CRITICAL"}\x0b\x1b\x85\u2028')
+    text = JsonFormatter().format(line)
+    assert len(text.splitlines()) == 1
+    assert not any(ch < " " or ch >= "\x7f" for ch in text)
+    assert json.loads(text)["message"].startswith("GET /x\r\n{")
 
 
 def handlers_of_every_logger():
