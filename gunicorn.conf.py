@@ -31,6 +31,8 @@ def _int(name: str, default: int, *, minimum: int = 1) -> int:
 def _log_format() -> str:
     """json or plain, by the settings' rule: json unless LOG_FORMAT or DEBUG says otherwise."""
     raw = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if raw not in {"", "json", "plain"}:
+        sys.exit(f"Configuration error: LOG_FORMAT must be json or plain, not {raw!r}.")
     if raw:
         return raw
     debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -66,32 +68,39 @@ secure_scheme_headers: dict[str, str] = {}
 # Heartbeat files in memory: a container's disk-backed /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
-# gunicorn's own lines (start, worker boot and exit, errors) in the portal's JSON, so a log
-# pipeline needs one parser. The formatter imports nothing of Django's.
-if _log_format() == "json":
-    logconfig_dict: dict[str, Any] = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "bookingportal.logging.JsonFormatter"}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
+# gunicorn's own lines (start, worker boot and exit, errors) in the portal's format, JSON or
+# plain, so a log pipeline needs one parser; through the portal's mask, so no line holds a
+# token from a URL. The formatters and the filter import nothing of Django's.
+_handler = {
+    "class": "logging.StreamHandler",
+    "formatter": _log_format(),
+    "filters": ["mask_secrets"],
+    "stream": "ext://sys.stderr",
+}
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_secrets": {"()": "bookingportal.logging.MaskSecretsFilter"}},
+    "formatters": {
+        "json": {"()": "bookingportal.logging.JsonFormatter"},
+        "plain": {"()": "bookingportal.logging.PlainFormatter"},
+    },
+    "handlers": {"stderr": _handler},
+    # The root too: whatever logs before Django has configured logging (a configuration
+    # error in bookingportal/wsgi.py, say) comes out in the same format as well.
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        "gunicorn.error": {
+            "handlers": ["stderr"],
+            "level": loglevel.upper(),
+            "propagate": False,
         },
-        # The root too: whatever logs before Django has configured logging (a configuration
-        # error in bookingportal/wsgi.py, say) comes out as JSON as well.
-        "root": {"handlers": ["stderr"], "level": "INFO"},
-        "loggers": {
-            "gunicorn.error": {
-                "handlers": ["stderr"],
-                "level": loglevel.upper(),
-                "propagate": False,
-            },
-            "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        },
-    }
+        # Off: a logconfig_dict turns gunicorn's access log on whatever `accesslog` says, and
+        # the portal already writes one line per request (bookingportal.access). Its handler
+        # still masks, should anyone lower the level.
+        "gunicorn.access": {"handlers": ["stderr"], "level": "CRITICAL", "propagate": False},
+    },
+}
 
 # prometheus-client's multiprocess mode: each worker writes its figures to files in this
 # directory and /metrics adds them up. Files left by an earlier run would be added too, so the

@@ -16,7 +16,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import FormView
 
 from accounts import invites, limits, links, metrics, services
@@ -219,27 +219,42 @@ def link_spent(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The sign-in link being opened, moved out of the address into the session: its page's
+# address then holds no token, so neither a log line nor a Referer can.
+LINK_IN_SESSION = "accounts.sign_in_link"
+
+
 @never_cache
 @require_GET
 def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
-    """Opening a sign-in link changes nothing (mail scanners open every link): one button."""
-    user = links.sign_in_link_user(token=token)
-    if user is None:
-        return link_spent(request)
-    context = {
+    """Opening a sign-in link: the token goes into the session, and the browser to its page.
+
+    The redirect is the only answer with the token in its address, and it renders nothing
+    that could fetch a stylesheet or script with the token as the Referer.
+    """
+    request.session[LINK_IN_SESSION] = {
         "token": token,
-        "who": links.masked_email(user.email),
         "next": safe_next(request, request.GET.get("next")),
     }
-    return render(request, "registration/sign_in_link_continue.html", context)
+    return HttpResponseRedirect(resolve_url("sign_in_link_continue"))
 
 
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sign_in_link_continue(request: HttpRequest) -> HttpResponse:
-    """The button on a sign-in link's page: spend the link and sign in."""
-    # The token comes in the body, never in this address: no log line can hold it.
-    user = links.sign_in_link_use(token=request.POST.get("token", ""))
+    """The link's page: one button (mail scanners open every link, so GET changes nothing);
+    its POST spends the link and signs in."""
+    opened = request.session.get(LINK_IN_SESSION) or {}
+    if request.method == "GET":
+        user = links.sign_in_link_user(token=opened.get("token", ""))
+        if user is None:
+            return link_spent(request)
+        context = {"who": links.masked_email(user.email), "next": opened.get("next", "")}
+        return render(request, "registration/sign_in_link_continue.html", context)
+    request.session.pop(LINK_IN_SESSION, None)
+    # A page rendered before the token moved to the session still posts it in the body.
+    token = opened.get("token") or request.POST.get("token", "")
+    user = links.sign_in_link_use(token=token)
     if user is None:
         return link_spent(request)
     links.sign_in_complete(request, user)

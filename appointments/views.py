@@ -208,40 +208,41 @@ def _booking_link_spent(
     return render(request, "appointments/booking_link_spent.html", {"next": next_url}, status=410)
 
 
+# The booking links being opened, by type slug, moved out of the address into the session:
+# the Book page's address then holds no token, so neither a log line nor a Referer can.
+LINKS_IN_SESSION = "appointments.booking_links"
+
+
 @never_cache
 @require_GET
 def booking_link(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    """A personal booking link: the type's page with its Book button; opening it changes nothing.
+    """Opening a personal booking link: the token goes into the session, and the browser to
+    the type's Book page; the redirect renders nothing that could send the token on."""
+    opened = request.session.get(LINKS_IN_SESSION) or {}
+    request.session[LINKS_IN_SESSION] = {**opened, slug: token}
+    return HttpResponseRedirect(reverse("booking_link_start", kwargs={"slug": slug}))
 
-    Mail scanners open every link in an email, so only the button's POST signs in and books.
-    """
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """A personal booking link's Book page; opening it changes nothing (mail scanners open
+    every link), and only the button's POST signs in (for booking only) and books."""
+    opened = request.session.get(LINKS_IN_SESSION) or {}
+    # A page rendered before the token moved to the session still posts it in the body.
+    token = opened.get(slug) or request.POST.get("token", "")
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type)
     if not services.customer_may_book(customer=customer):
         return _contact_us_page(request)
-    return render(
-        request,
-        "appointments/book.html",
-        {
+    if request.method == "GET":
+        context = {
             "appointment_type": appointment_type,
-            "action": reverse("booking_link_start", kwargs={"slug": slug}),
-            "token": token,
+            "action": request.path,
             "who": links.masked_email(customer.user.email),
-        },
-    )
-
-
-@never_cache
-@require_POST
-def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
-    """Book from a personal booking link: sign in (for booking only) and start the session."""
-    # The token comes in the body, never in this address: no log line can hold it.
-    appointment_type, customer = _booking_link_page(request, slug, request.POST.get("token", ""))
-    if appointment_type is None or customer is None:
-        return _booking_link_spent(request, appointment_type)
-    if not services.customer_may_book(customer=customer):
-        return _contact_us_page(request)
+        }
+        return render(request, "appointments/book.html", context)
     links.sign_in_for_booking(request, customer.user, revision=customer.booking_links_revision)
     return _start(request, customer, appointment_type)
 

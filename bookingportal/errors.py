@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.template import loader
 
 from bookingportal.context_processors import portal
+from bookingportal.middleware import loggable_path
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "The database is unavailable (%s: %s); answered 503",
         type(exc).__name__,
         str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-        extra={"event": "database_unavailable", "path": request.path},
+        extra={"event": "database_unavailable", "path": loggable_path(request)},
     )
     # Rendered without the request, so no context processor (the user, messages) can reach
     # for the database again.

@@ -12,12 +12,11 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.urls import resolve
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.utils.functional import LazyObject
 
-from bookingportal.logging import request_id_var
+from bookingportal.logging import mask_secrets, request_id_var
 from flg import sessions
 
 access_logger = logging.getLogger("bookingportal.access")
@@ -72,27 +71,28 @@ class RequestIdMiddleware:
         )
 
 
-# URL parts that work as a password: a password-reset or invitation token, the sandbox's
-# booking screen token. Whoever reads the logs must not be able to use them.
-SECRET_URL_PARTS = ("token",)
-
-
 def loggable_path(request: HttpRequest) -> str:
-    """The request's path with any secret part replaced by its name (query strings never)."""
-    path = request.path
-    match = getattr(request, "resolver_match", None)
-    if match is None:
-        # Refused before URL resolution (a bad Host header, say): resolve it here, or a secret
-        # in the path would be logged as it is.
-        try:
-            match = resolve(request.path_info)
-        except Http404:
-            return path
-    for name in SECRET_URL_PARTS:
-        value = match.kwargs.get(name)
-        if isinstance(value, str) and value:
-            path = path.replace(value, f"[{name}]")
-    return path
+    """The request's path with any secret in it masked (query strings never logged)."""
+    return mask_secrets(request.path)
+
+
+class SecretPathMiddleware:
+    """`Referrer-Policy: no-referrer` on every answer to an address that holds a token.
+
+    Those answers are redirects to token-free pages (and the pages saying a link is spent),
+    so the browser sends no Referer with the token in it, whatever the page does next. Only
+    there: under no-referrer a page's own form POST carries `Origin: null`, which Django's
+    CSRF check refuses, so the rest of the site keeps same-origin.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if mask_secrets(request.path) != request.path:
+            response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 class PermissionsPolicyMiddleware:

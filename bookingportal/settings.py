@@ -263,6 +263,8 @@ MIDDLEWARE = [
     "bookingportal.metrics.RequestMetricsMiddleware",
     # Before anything reads the scheme or the client's address (the https redirect).
     "bookingportal.proxy.ForwardedHeadersMiddleware",
+    # Outside SecurityMiddleware: its no-referrer replaces the site's same-origin.
+    "bookingportal.middleware.SecretPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise, which answers static files with their own caching headers.
@@ -702,24 +704,32 @@ LOGGING_CONFIG = "bookingportal.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "bookingportal.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "bookingportal.logging.RequestIdFilter"},
+        # On every handler: no line, whoever logs it, holds a token from a URL.
+        "mask_secrets": {"()": "bookingportal.logging.MaskSecretsFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "plain": {"()": "bookingportal.logging.PlainFormatter"},
         "json": {"()": "bookingportal.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "mask_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Named with no handlers of their own, so the ones Django's DEFAULT_LOGGING gave them
+        # (unmasked, in neither format) are dropped and their lines reach ours.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         # Our access line covers every request; Django's own would repeat 4xx/5xx.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request (make run): its 4xx and 5xx.
+        "django.server": {"level": "WARNING", "handlers": [], "propagate": True},
         "axes": {"level": "WARNING"},
         # Its debug lines name the account a link token belongs to.
         "sesame": {"level": "WARNING"},

@@ -10,6 +10,7 @@ from django.core import mail
 
 from appointments import booking_links
 from appointments.models import AppointmentType
+from bookingportal.logging import mask_secrets
 from tests.appointments.test_browser import axe_report, new_page, wait_for_booking_screen
 from tests.conftest import CHROMIUM
 
@@ -75,6 +76,69 @@ def test_a_booking_link_reaches_flgs_screen_in_two_clicks(page, live_server, por
     wait_for_booking_screen(page)
     assert portal.calls() == 1
     assert page.get_by_text("Signed in as casey@example.com").is_visible()
+    assert page.console.errors == []
+
+
+# --- No Referer carries a token ----------------------------------------------------------------
+
+
+class Referers:
+    """The Referer of every request the page and its frames make."""
+
+    def __init__(self, page) -> None:
+        self.requests: list = []
+        page.on("request", lambda request: self.requests.append(request))
+
+    def all(self) -> list[str]:
+        found = [request.header_value("referer") for request in self.requests]
+        return [referer for referer in found if referer]
+
+
+def test_no_request_from_a_sign_in_link_carries_its_token_as_referer(page, live_server, portal):
+    referers = Referers(page)
+    page.goto(live_server.url + "/accounts/login/link/")
+    page.get_by_label("Email address").fill("casey@example.com")
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.get_by_text("If we know this address, a link is on its way.").wait_for()
+    link = re.search(r"(http://\S+/accounts/login/link/\S+/)", mail.outbox[-1].body)[1]
+    token = link.rstrip("/").rsplit("/", 1)[1]
+
+    page.goto(link)
+    assert page.url == live_server.url + "/accounts/login/link/continue/"
+    page.get_by_role("button", name="Continue as c\u2022\u2022\u2022@example.com").click()
+    page.wait_for_url(live_server.url + "/")  # the form's POST passed Django's CSRF check
+    assert page.get_by_text("Signed in as casey@example.com").is_visible()
+
+    # The page's stylesheet, script and favicon were fetched, and the POST made, from an
+    # address without the token.
+    assert len(referers.all()) >= 4
+    assert [r for r in referers.all() if token in r or mask_secrets(r) != r] == []
+    assert page.console.errors == []
+
+
+def test_no_request_from_a_booking_link_carries_a_token_as_referer(
+    page, live_server, portal, customer
+):
+    referers = Referers(page)
+    link = booking_links.booking_link_create(
+        customer=customer,
+        appointment_type=type_of("initial-consultation"),
+        base_url=live_server.url,
+    )
+    token = link.url.rstrip("/").rsplit("/", 1)[1]
+    page.goto(link.url)
+    assert page.url == live_server.url + "/book/initial-consultation/link/"
+    page.get_by_role("button", name="Book Initial consultation").click()
+    page.wait_for_url(SESSION_PAGE)  # signed in and booked through the CSRF check
+    wait_for_booking_screen(page)
+    # The booking screen's own address holds its token too: nothing it loads sends it on.
+    frame = page.frame_locator("#booking-frame")
+    frame.locator("input[name=slot]").nth(1).check()
+    frame.get_by_role("button", name="Book this appointment").click()
+    frame.get_by_text(re.compile(r"^Your appointment is booked for ")).wait_for()
+
+    assert len(referers.all()) >= 4
+    assert [r for r in referers.all() if token in r or mask_secrets(r) != r] == []
     assert page.console.errors == []
 
 

@@ -42,13 +42,21 @@ def token_of(link):
     return LINK.search("http://testserver" + link)[2]
 
 
+def open_link(client, link):
+    """Open the link as a browser does: its token moves to the session, then its page."""
+    opened = client.get(link)
+    assert opened.status_code == 302
+    assert opened["Location"] == "/accounts/login/link/continue/"
+    assert opened["Referrer-Policy"] == "no-referrer"
+    return client.get(opened["Location"])
+
+
 def continue_(client, link):
     """Open the link, then press its one button, as a person does."""
-    page = client.get(link)
+    page = open_link(client, link)
     assert page.status_code == 200
-    form = re.search(r'name="token" value="([^"]+)"', page.content.decode())[1]
     nxt = re.search(r'name="next" value="([^"]*)"', page.content.decode())[1]
-    return client.post("/accounts/login/link/continue/", {"token": form, "next": nxt})
+    return client.post("/accounts/login/link/continue/", {"next": nxt})
 
 
 def signed_in_as(client) -> str | None:
@@ -128,18 +136,20 @@ def test_opening_the_link_shows_one_button_and_signs_nobody_in(client, customer)
     ask_for_link(client, "casey@example.com")
     link = emailed_link()
     scanner = Client()
-    page = scanner.get(link)
+    page = open_link(scanner, link)
     assert page.status_code == 200
     text = page.content.decode()
     assert "Continue as c\u2022\u2022\u2022@example.com" in text
     assert "casey@example.com" not in text
     assert page["Cache-Control"].startswith("max-age=0")
-    # The token goes nowhere else as a Referer; and a form posted from the page still
-    # carries an Origin, which Django's CSRF check needs (no-referrer would send "null").
+    # The token left the address before anything rendered: the page holds it nowhere, so
+    # no Referer can. A form posted from the page still carries an Origin, which Django's
+    # CSRF check needs (no-referrer would send "null").
+    assert token_of(link) not in text
     assert page["Referrer-Policy"] == "same-origin"
     assert signed_in_as(scanner) is None
     # A scanner opening it twice does not spend it either.
-    scanner.get(link)
+    open_link(scanner, link)
     person = Client()
     assert continue_(person, link)["Location"] == "/"
     assert signed_in_as(person) == "casey@example.com"
@@ -149,15 +159,17 @@ def test_the_link_works_once(client, customer):
     ask_for_link(client, "casey@example.com")
     link = emailed_link()
     first = Client()
-    page = first.get(link)
-    token = re.search(r'name="token" value="([^"]+)"', page.content.decode())[1]
-    assert first.post("/accounts/login/link/continue/", {"token": token}).status_code == 302
+    assert continue_(first, link).status_code == 302
+    # Pressed again (another tab, the back button): the session gave its token up.
+    again = first.post("/accounts/login/link/continue/")
+    assert again.status_code == 410
     second = Client()
-    again = second.post("/accounts/login/link/continue/", {"token": token})
+    # As a page rendered before the token moved to the session would post it.
+    again = second.post("/accounts/login/link/continue/", {"token": token_of(link)})
     assert again.status_code == 410
     assert SPENT in again.content.decode()
     assert signed_in_as(second) is None
-    opened = Client().get(link)
+    opened = open_link(Client(), link)
     assert opened.status_code == 410 and SPENT in opened.content.decode()
 
 
@@ -167,7 +179,7 @@ def test_a_newer_link_spends_the_older_one(client, customer):
     ask_for_link(client, "casey@example.com")
     newer = emailed_link()
     assert older != newer
-    assert Client().get(older).status_code == 410
+    assert open_link(Client(), older).status_code == 410
     person = Client()
     assert continue_(person, newer)["Location"] == "/"
 
@@ -177,7 +189,7 @@ def test_a_password_change_spends_the_link(client, customer):
     link = emailed_link()
     customer.user.set_password("a-brand-new-phrase-7")
     customer.user.save()
-    page = Client().get(link)
+    page = open_link(Client(), link)
     assert page.status_code == 410 and SPENT in page.content.decode()
 
 
@@ -188,10 +200,10 @@ def test_the_link_works_for_its_minutes_and_not_after(client, customer, settings
         ask_for_link(client, "casey@example.com")
         link = emailed_link()
     with time_machine.travel(start + dt.timedelta(minutes=14, seconds=50), tick=False):
-        assert Client().get(link).status_code == 200
+        assert open_link(Client(), link).status_code == 200
     with time_machine.travel(start + dt.timedelta(minutes=15, seconds=1), tick=False):
         late = Client()
-        page = late.get(link)
+        page = open_link(late, link)
         assert page.status_code == 410
         assert "Email me a new sign-in link" in page.content.decode()
         token = token_of(link)
@@ -212,7 +224,7 @@ def test_the_link_works_for_its_minutes_and_not_after(client, customer, settings
 def test_an_altered_link_gets_a_friendly_page(client, customer, alter):
     ask_for_link(client, "casey@example.com")
     token = token_of(emailed_link())
-    page = Client().get(f"/accounts/login/link/{alter(token)}/")
+    page = open_link(Client(), f"/accounts/login/link/{alter(token)}/")
     assert page.status_code == 410
     assert SPENT in page.content.decode()
     post = Client().post("/accounts/login/link/continue/", {"token": alter(token)})
@@ -223,7 +235,7 @@ def test_a_link_made_for_staff_signs_nobody_in(customer):
     customer.user.is_staff = True
     customer.user.save()
     link = links.sign_in_link_url(user=customer.user, base_url="http://testserver")
-    assert Client().get(link.removeprefix("http://testserver")).status_code == 410
+    assert open_link(Client(), link.removeprefix("http://testserver")).status_code == 410
 
 
 def test_the_link_returns_to_the_page_the_customer_asked_for(client, customer, type_for_all):
@@ -297,7 +309,7 @@ def test_an_invitation_leads_with_a_sign_in_link_that_lasts_as_long_as_it(custom
         person = Client()
         assert continue_(person, sign_in[1])["Location"] == "/"
         assert signed_in_as(person) == "casey@example.com"
-        assert Client().get(sign_in[1]).status_code == 410
+        assert open_link(Client(), sign_in[1]).status_code == 410
 
 
 # --- Logs ------------------------------------------------------------------------------------

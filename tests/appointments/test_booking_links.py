@@ -38,14 +38,21 @@ def link_for(customer, appointment_type, **kwargs) -> str:
     return made.url.removeprefix(BASE)
 
 
+def open_link(client, link):
+    """Open the link as a browser does: its token moves to the session, then the Book page."""
+    opened = client.get(link)
+    assert opened.status_code == 302
+    assert opened["Location"] == re.sub(r"/link/.*", "/link/", link)
+    assert opened["Referrer-Policy"] == "no-referrer"
+    return client.get(opened["Location"])
+
+
 def press_book(client, link):
     """Open the link, then press Book on its page, as a person does."""
-    page = client.get(link)
+    page = open_link(client, link)
     assert page.status_code == 200, page.content[:300]
-    html = page.content.decode()
-    action = re.search(r'action="(/book/[a-z-]+/link/)"', html)[1]
-    token = re.search(r'name="token" value="([^"]+)"', html)[1]
-    return client.post(action, {"token": token})
+    action = re.search(r'action="(/book/[a-z-]+/link/)"', page.content.decode())[1]
+    return client.post(action)
 
 
 def signed_in_as(client) -> str | None:
@@ -59,16 +66,18 @@ def signed_in_as(client) -> str | None:
 def test_opening_a_link_shows_the_book_page_and_changes_nothing(flg_ready, customer, type_for_all):
     link = link_for(customer, type_for_all)
     scanner = Client()
-    page = scanner.get(link)
+    page = open_link(scanner, link)
     assert page.status_code == 200
     html = page.content.decode()
+    assert link.rstrip("/").rsplit("/", 1)[1] not in html
     assert '<h1 id="type-name">Initial consultation</h1>' in html
     assert "You are booking as <strong>c\u2022\u2022\u2022@example.com</strong>" in html
     assert 'Book<span class="visually-hidden"> Initial consultation' in html
-    # The token goes nowhere else as a Referer; and a form posted from the page still
-    # carries an Origin, which Django's CSRF check needs (no-referrer would send "null").
+    # The token left the address before anything rendered, so no Referer can carry it; and
+    # a form posted from the page still carries an Origin, which Django's CSRF check needs
+    # (no-referrer would send "null").
     assert page["Referrer-Policy"] == "same-origin"
-    scanner.get(link)
+    open_link(scanner, link)
     assert signed_in_as(scanner) is None
     assert flg_ready.calls() == 0
     assert not AppointmentSession.objects.exists()
@@ -104,7 +113,7 @@ def test_a_link_stops_working_after_its_days(customer, type_for_all, settings):
     with time_machine.travel(start, tick=False):
         link = link_for(customer, type_for_all)
     with time_machine.travel(start + dt.timedelta(days=14, seconds=1), tick=False):
-        page = Client().get(link)
+        page = open_link(Client(), link)
     assert page.status_code == 410
     html = page.content.decode()
     assert SPENT in html
@@ -116,15 +125,15 @@ def test_a_link_lasts_the_days_staff_chose(customer, type_for_all):
     with time_machine.travel(start, tick=False):
         link = link_for(customer, type_for_all, days=3)
     with time_machine.travel(start + dt.timedelta(days=2, hours=23), tick=False):
-        assert Client().get(link).status_code == 200
+        assert open_link(Client(), link).status_code == 200
     with time_machine.travel(start + dt.timedelta(days=3, seconds=1), tick=False):
-        assert Client().get(link).status_code == 410
+        assert open_link(Client(), link).status_code == 410
 
 
 def test_a_link_for_one_type_does_not_open_another(customer, type_for_all, type_for_homeowners):
     link = link_for(customer, type_for_all)
     moved = link.replace("/book/initial-consultation/", "/book/home-survey/")
-    assert Client().get(moved).status_code == 410
+    assert open_link(Client(), moved).status_code == 410
     token = link.rstrip("/").rsplit("/", 1)[1]
     forged = Client().post("/book/home-survey/link/", {"token": token})
     assert forged.status_code == 410
@@ -137,10 +146,10 @@ def test_a_link_for_a_type_the_customer_may_no_longer_book_shows_the_friendly_pa
     link = link_for(customer, type_for_homeowners)
     customer.lead_group = landlords
     customer.save()
-    assert Client().get(link).status_code == 410
+    assert open_link(Client(), link).status_code == 410
     type_for_homeowners.is_active = False
     type_for_homeowners.save()
-    page = Client().get(link)
+    page = open_link(Client(), link)
     assert page.status_code == 410 and SPENT in page.content.decode()
 
 
@@ -151,7 +160,7 @@ def test_an_altered_link_shows_the_friendly_page(customer, type_for_all):
         link.replace("/link/", "/link/0"),
         "/book/initial-consultation/link/x/",
     ]:
-        page = Client().get(bad)
+        page = open_link(Client(), bad)
         assert page.status_code == 410
         assert SPENT in page.content.decode()
 
@@ -159,7 +168,7 @@ def test_an_altered_link_shows_the_friendly_page(customer, type_for_all):
 def test_staff_accounts_are_never_signed_in_by_a_link(customer, type_for_all):
     customer.user.is_staff = True
     customer.user.save()
-    assert Client().get(link_for(customer, type_for_all)).status_code == 410
+    assert open_link(Client(), link_for(customer, type_for_all)).status_code == 410
 
 
 # --- Revocation -------------------------------------------------------------------------------
@@ -177,17 +186,17 @@ def test_revoking_stops_every_link_of_the_customer_and_new_ones_work(
     )
     assert "Booking links revoked for 1 customer(s)" in response.content.decode()
     for link in old:
-        assert Client().get(link).status_code == 410
-    assert Client().get(others).status_code == 200
+        assert open_link(Client(), link).status_code == 410
+    assert open_link(Client(), others).status_code == 200
     customer.refresh_from_db()
-    assert Client().get(link_for(customer, type_for_all)).status_code == 200
+    assert open_link(Client(), link_for(customer, type_for_all)).status_code == 200
 
 
 def test_changing_the_email_stops_the_links(customer, type_for_all):
     link = link_for(customer, type_for_all)
     customer.user.email = "casey.new@example.com"
     customer.user.save()
-    assert Client().get(link).status_code == 410
+    assert open_link(Client(), link).status_code == 410
 
 
 # --- What a booking-link session may do -------------------------------------------------------
@@ -266,7 +275,7 @@ def test_the_customer_page_lists_a_copyable_link_per_bookable_type(
         html,
     )
     assert [slug for _link, slug in found] == ["initial-consultation", "home-survey"]
-    assert Client().get(found[1][0]).status_code == 200
+    assert open_link(Client(), found[1][0]).status_code == 200
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
@@ -302,7 +311,7 @@ def test_staff_export_a_csv_of_links_from_the_customer_list(
     expires = dt.datetime.fromisoformat(row["expires"])
     assert abs(expires - (timezone.now() + dt.timedelta(days=7))) < dt.timedelta(minutes=1)
     link = row["link"].removeprefix("https://book.example.com")
-    assert Client().get(link).status_code == 200
+    assert open_link(Client(), link).status_code == 200
 
 
 def test_the_command_writes_a_csv_for_a_mail_merge(
@@ -341,7 +350,9 @@ def test_the_command_writes_a_csv_for_a_mail_merge(
     assert row["email"] == "casey@example.com"
     expires = dt.datetime.fromisoformat(row["expires"])
     assert abs(expires - (timezone.now() + dt.timedelta(days=3))) < dt.timedelta(minutes=1)
-    assert Client().get(row["link"].removeprefix("https://book.example.com")).status_code == 200
+    assert (
+        open_link(Client(), row["link"].removeprefix("https://book.example.com")).status_code == 200
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from bookingportal.logging import JsonFormatter, RequestIdFilter
+from bookingportal.logging import JsonFormatter, PlainFormatter, RequestIdFilter
 from tests.conftest import PASSWORD
 from tests.processes import Gunicorn
 
@@ -177,9 +177,7 @@ def test_development_lines_are_readable(client):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter(django_settings.LOGGING["formatters"]["plain"]["format"])
-    )
+    handler.setFormatter(PlainFormatter())
     access = logging.getLogger("bookingportal.access")
     access.addHandler(handler)
     try:
@@ -194,7 +192,10 @@ def test_the_format_follows_log_format(settings):
     # pyproject.toml runs the suite with LOG_FORMAT=plain; production defaults to json
     # (tests/test_deploy.py). The handler writes whichever was chosen.
     assert django_settings.LOGGING["handlers"]["console"]["formatter"] == settings.LOG_FORMAT
-    assert django_settings.LOGGING["handlers"]["console"]["filters"] == ["request_id"]
+    assert django_settings.LOGGING["handlers"]["console"]["filters"] == [
+        "request_id",
+        "mask_secrets",
+    ]
 
 
 # --- gunicorn's own lines ----------------------------------------------------------------------
