@@ -293,7 +293,10 @@ def test_reset_and_invitation_links_leave_the_address_before_rendering(client, c
     from django.utils.http import urlsafe_base64_encode
 
     uid = urlsafe_base64_encode(force_bytes(customer.user.pk))
-    token = default_token_generator.make_token(customer.user)
+    from accounts.invites import invite_token_generator
+
+    generator = invite_token_generator if kind == "invite" else default_token_generator
+    token = generator.make_token(customer.user)
     opened = client.get(f"/accounts/{kind}/{uid}/{token}/")
     assert opened.status_code == 302
     assert opened["Location"] == f"/accounts/{kind}/{uid}/set-password/"
