@@ -76,8 +76,8 @@ def free_port() -> int:
 class Gunicorn:
     """The portal under gunicorn with gunicorn.conf.py, as the image runs it, on a free port."""
 
-    def __init__(self, log: Path, **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, log: Path, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = log.open("w")
