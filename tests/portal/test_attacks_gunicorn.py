@@ -64,7 +64,8 @@ def portal(tmp_path_factory):
         "CSRF_COOKIE_SECURE": "0",
         "LOG_FORMAT": "json",
     }
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["shell", "-c", SEED]):
+    commands = (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["shell", "-c", SEED])
+    for command in commands:
         done = manage(*command, timeout=180, **env)
         assert done.returncode == 0, done.stderr
     server = Gunicorn(tmp / "gunicorn.log", port=port, **env)
@@ -90,7 +91,8 @@ def csrf_token(browser: requests.Session, url: str) -> str:
 
 def sign_in(portal: Gunicorn, browser: requests.Session, email: str, password: str) -> int:
     url = portal.url + "/accounts/login/"
-    data = {"username": email, "password": password, "csrfmiddlewaretoken": csrf_token(browser, url)}
+    token = csrf_token(browser, url)
+    data = {"username": email, "password": password, "csrfmiddlewaretoken": token}
     return browser.post(url, data, allow_redirects=False, timeout=10).status_code
 
 
