@@ -9,3 +9,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import checks  # noqa: F401  (registers the system checks)
+        from accounts import emails
+
+        # The outbox makes accounts' emails at send time from these.
+        emails.register()

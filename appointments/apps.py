@@ -7,3 +7,15 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = "Appointments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from appointments import leads
+        from outbox import kinds
+
+        # The worker prunes old lead deliveries daily (OUTBOX_SCHEDULE_PERIOD).
+        kinds.job_register(
+            kinds.Job(
+                "prune_lead_deliveries",
+                lambda: {"lead deliveries": leads.lead_deliveries_prune()},
+            )
+        )

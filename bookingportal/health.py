@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from bookingportal import metrics
 from flg import sessions
+from outbox import metrics as outbox_metrics
 
 
 @never_cache
@@ -38,7 +39,8 @@ def cache_state() -> str:
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for customers: the database answers and FLG is configured; the cache reported."""
+    """Ready for customers: the database answers and FLG is configured; the cache and whether
+    a worker was seen in the last minute are reported."""
     state = cache_state()
     try:
         with connection.cursor() as cursor:
@@ -61,7 +63,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "cache": state})
+    # Reported, never a reason to take the web out of service: email waits in the queue.
+    worker = "seen" if outbox_metrics.worker_seen_recently() else "not seen"
+    return JsonResponse({"status": "ok", "cache": state, "worker": worker})
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
