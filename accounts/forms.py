@@ -18,7 +18,7 @@ from accounts import services
 from outbox import services as outbox
 
 # The kind of email the worker makes with accounts.emails.password_reset_render.
-PASSWORD_RESET = "password_reset"
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, not a password)
 
 EMAIL_TAKEN_MESSAGE = "Another account already uses this email address (letter case is ignored)."
 

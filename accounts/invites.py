@@ -10,8 +10,8 @@ accounts, so a customer whose invitation expired asks for a new one (`invite_ren
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 

@@ -27,7 +27,7 @@ class Sink:
         self.out, self.delay, self.hang, self.refuse = out, delay, hang, refuse
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "451 4.3.0 Try again later"
         if self.hang:

@@ -401,7 +401,8 @@ OUTBOX_TASK_DAYS = _int("OUTBOX_TASK_DAYS", 7, minimum=1)
 OUTBOX_SCHEDULE_PERIOD = _int("OUTBOX_SCHEDULE_PERIOD", 24 * 60 * 60, minimum=60)
 # The file `run_worker` touches every few seconds and `worker_health` reads (the liveness probe).
 WORKER_HEARTBEAT_FILE = env.str(
-    "WORKER_HEARTBEAT_FILE", default="/tmp/bookingportal-worker.heartbeat"  # noqa: S108
+    "WORKER_HEARTBEAT_FILE",
+    default="/tmp/bookingportal-worker.heartbeat",  # noqa: S108
 ).strip()
 # Public forms: after an email to an address, none for this many seconds, doubling with each
 # email of the hour up to a sign-in link's lifetime (accounts.limits).

@@ -51,7 +51,9 @@ class OutboxCollector(Collector):
             by_status[row["status"]] = row["n"]
         attempts = EmailRecord.objects.aggregate(total=Sum("attempts"))["total"] or 0
         emails = GaugeMetricFamily(
-            "portal_emails", "Email records kept (OUTBOX_RECORD_DAYS), by status.", labels=["status"]
+            "portal_emails",
+            "Email records kept (OUTBOX_RECORD_DAYS), by status.",
+            labels=["status"],
         )
         for status, count in by_status.items():
             emails.add_metric([status], count)

@@ -62,9 +62,7 @@ def job_execute(*, name: str) -> dict[str, int]:
     logger.info("Recurring job %s: %s", name, summary)
     latest = JobRun.objects.filter(job=name).order_by("-period").first()
     if latest is not None:
-        JobRun.objects.filter(pk=latest.pk).update(
-            finished_at=timezone.now(), result=summary[:300]
-        )
+        JobRun.objects.filter(pk=latest.pk).update(finished_at=timezone.now(), result=summary[:300])
     return removed
 
 

@@ -11,6 +11,7 @@ What it adds to db_worker's Worker:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -101,10 +102,9 @@ class PortalWorker(Worker):
 
     @staticmethod
     def _close_connection() -> None:
-        try:
+        # A connection already broken may fail to close.
+        with contextlib.suppress(Exception):
             connection.close()
-        except Exception:  # noqa: S110 (a connection already broken may fail to close)
-            pass
 
     def _give_back_claimed(self) -> None:
         """Tasks this worker claimed when the database went away: ready for another try."""
@@ -169,8 +169,6 @@ class PortalWorker(Worker):
             logger.info("Queued the recurring job %s", name)
 
     def _forget(self) -> None:
-        try:
+        with contextlib.suppress(DatabaseError, InterfaceError):
             WorkerBeat.objects.filter(worker_id=self.worker_id).delete()
-        except (DatabaseError, InterfaceError):
-            pass
         self.heartbeat_file.unlink(missing_ok=True)

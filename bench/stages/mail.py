@@ -103,8 +103,16 @@ class Bench:
     def smtp_start(self, *flags: str) -> None:
         self.smtp_stop()
         self.smtp = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_sink", "--port", str(self.smtp_port)]
-            + ["--out", str(self.received), *flags],
+            [
+                sys.executable,
+                "-m",
+                "bench.smtp_sink",
+                "--port",
+                str(self.smtp_port),
+                "--out",
+                str(self.received),
+                *flags,
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
@@ -144,7 +152,9 @@ class Bench:
         """One sign-in link request from a fresh client address; its POST's time in ms."""
         self.ip += 1
         session = requests.Session()
-        headers = {"X-Forwarded-For": f"10.{self.ip // 65536}.{self.ip // 256 % 256}.{self.ip % 256}"}
+        headers = {
+            "X-Forwarded-For": f"10.{self.ip // 65536}.{self.ip // 256 % 256}.{self.ip % 256}"
+        }
         page = session.get(self.url + "/accounts/login/link/", headers=headers, timeout=30)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]  # type: ignore[index]
         started = time.perf_counter()
@@ -197,7 +207,9 @@ def hanging(bench: Bench) -> dict[str, float]:
 
     with ThreadPoolExecutor(HANG_REQUESTS + 1) as pool:
         loader = pool.submit(load_home)
-        links = [pool.submit(bench.ask_link, f"k{20 + n}@example.com") for n in range(HANG_REQUESTS)]
+        links = [
+            pool.submit(bench.ask_link, f"k{20 + n}@example.com") for n in range(HANG_REQUESTS)
+        ]
         link_ms = [f.result() for f in links]
         time.sleep(2)
         done = True
@@ -213,7 +225,9 @@ def outage(bench: Bench) -> dict[str, Any]:
     bench.worker_stop()
     bench.smtp_stop()
     bench.received.write_text("")
-    bench.manage("shell", "-c", "from outbox.models import EmailRecord; EmailRecord.objects.all().delete()")
+    bench.manage(
+        "shell", "-c", "from outbox.models import EmailRecord; EmailRecord.objects.all().delete()"
+    )
     bench.worker_start()
     asked = [f"k{n}@example.com" for n in range(40, 60)]
     for email in asked:

@@ -4,6 +4,7 @@ minute (the wait doubling, never past a link's lifetime), and 20 requests a clie
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import socket
 
@@ -85,10 +86,12 @@ def test_the_wait_doubles_with_each_email_but_never_outlasts_a_link(customer, se
     for second in range(0, 3600, 10):
         with time_machine.travel(start + dt.timedelta(seconds=second), tick=False):
             before = len(mail.outbox)
-            ask(SIGN_IN_LINK, "casey@example.com", address=f"198.18.{second // 2560}.{second % 250}")
+            ask(
+                SIGN_IN_LINK, "casey@example.com", address=f"198.18.{second // 2560}.{second % 250}"
+            )
             if len(mail.outbox) > before:
                 sent_at.append(second)
-    gaps = [b - a for a, b in zip(sent_at, sent_at[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
     assert gaps[:4] == [60, 120, 240, 480]
     # A few emails an hour at most, and never a wait longer than a link's lifetime.
     assert len(sent_at) <= 8

@@ -44,7 +44,11 @@ def test_a_request_only_queues_and_the_worker_sends(customer, django_capture_on_
     ask_for_link("casey@example.com", django_capture_on_commit_callbacks, "/book/x/")
     assert mail.outbox == []
     [record] = EmailRecord.objects.all()
-    assert (record.kind, record.status, record.recipient) == ("sign_in_link", "queued", "c•••@example.com")
+    assert (record.kind, record.status, record.recipient) == (
+        "sign_in_link",
+        "queued",
+        "c•••@example.com",
+    )
     drain()
     [message] = mail.outbox
     assert message.to == ["casey@example.com"]
@@ -62,8 +66,10 @@ def test_the_queue_holds_ids_only_never_an_address_a_token_or_a_link(
         invites.invite_send(user=customer.user)
     drain()
     stored = json.dumps(
-        [list(DBTaskResult.objects.values_list("args_kwargs", "return_value", "traceback"))]
-        + [list(EmailRecord.objects.values())],
+        [
+            list(DBTaskResult.objects.values_list("args_kwargs", "return_value", "traceback")),
+            list(EmailRecord.objects.values()),
+        ],
         default=str,
     )
     assert "casey@" not in stored

@@ -76,8 +76,16 @@ class Setup:
 
     def smtp_start(self, *flags: str) -> None:
         self.smtp = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_sink", "--port", str(self.smtp_port)]
-            + ["--out", str(self.received), *flags],
+            [
+                sys.executable,
+                "-m",
+                "bench.smtp_sink",
+                "--port",
+                str(self.smtp_port),
+                "--out",
+                str(self.received),
+                *flags,
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
