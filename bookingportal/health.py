@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
@@ -64,7 +64,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     # Reported, never a reason to take the web out of service: email waits in the queue.
-    worker = "seen" if outbox_metrics.worker_seen_recently() else "not seen"
+    try:
+        worker = "seen" if outbox_metrics.worker_seen_recently() else "not seen"
+    except DatabaseError:
+        worker = "unknown"  # the outbox's table not there yet (a migration pending)
     return JsonResponse({"status": "ok", "cache": state, "worker": worker})
 
 

@@ -7,8 +7,10 @@ worker runs in its own process or pod). No label carries an address or a user.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 
+from django.db import DatabaseError
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -16,6 +18,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from outbox.models import EmailRecord, WorkerBeat
+
+logger = logging.getLogger("outbox.metrics")
 
 WORKER_SEEN_SECONDS = 60
 
@@ -32,6 +36,15 @@ def worker_seen_recently() -> bool:
 
 class OutboxCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        # Read whole before yielding: with the database out, the page still serves the rest.
+        try:
+            families = list(self._families())
+        except DatabaseError as exc:
+            logger.warning("Outbox metrics left out: database unavailable (%s)", type(exc).__name__)
+            return
+        yield from families
+
+    def _families(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         ready = DBTaskResult.objects.ready().aggregate(n=Count("id"), oldest=Min("enqueued_at"))
         depth = GaugeMetricFamily(

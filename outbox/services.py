@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tasks import task_backends
 
 from outbox import kinds
 from outbox.models import EmailRecord
@@ -151,10 +152,14 @@ def _finish(record: EmailRecord, status: str, error: str) -> None:
 
 
 def _failed(record: EmailRecord, exc: Exception) -> str:
+    from outbox import tasks
+
     error = kinds.error_text(exc)
     when = timezone.now() + retry_delay(attempt=record.attempts)
     give_up_at = record.queued_at + dt.timedelta(seconds=settings.OUTBOX_RETRY_FOR)
-    if when > give_up_at:
+    # A backend that cannot run a task later (django-tasks' immediate one) gets no retry.
+    can_wait = task_backends[tasks.email_send.backend].supports_defer
+    if when > give_up_at or not can_wait:
         _finish(record, EmailRecord.Status.FAILED, error)
         logger.error(
             "Email %s (%s) to user %s failed for good after %d attempt(s): %s",
@@ -165,8 +170,6 @@ def _failed(record: EmailRecord, exc: Exception) -> str:
             error,
         )
         return "failed"
-    from outbox import tasks
-
     with transaction.atomic():
         EmailRecord.objects.filter(pk=record.pk).update(last_error=error, next_attempt_at=when)
         tasks.email_send.using(run_after=when, priority=NORMAL).enqueue(record.pk)
