@@ -74,9 +74,7 @@ def invites_send(*, users: Iterable[User]) -> InviteResult:
     Returns the batch, by which staff follow the run in the admin's email list.
     """
     batch = f"invite-{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    queued = outbox.emails_queue(
-        kind=EMAIL_KIND, users=((user.pk, user.email) for user in users), batch=batch
-    )
+    queued = outbox.emails_queue(kind=EMAIL_KIND, user_ids=(user.pk for user in users), batch=batch)
     logger.info("Queued %d invitation(s) as batch %s", queued, batch)
     return InviteResult(queued=queued, batch=batch)
 

@@ -174,8 +174,9 @@ def sign_in_link_make(
     """
     if valid_for is None:
         valid_for = dt.timedelta(minutes=settings.SIGN_IN_LINK_MINUTES)
-    SignInLinks.objects.get_or_create(user=user)
-    issued = SignInLinks.objects.get(user=user).issued
+    issued = SignInLinks.objects.filter(user=user).values_list("issued", flat=True).first()
+    if issued is None:
+        issued = SignInLinks.objects.get_or_create(user=user)[0].issued
     token = token_create(
         user=user, purpose=SIGN_IN, expires=timezone.now() + valid_for, numbers=[issued + 1]
     )

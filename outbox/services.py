@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
@@ -70,20 +71,45 @@ def email_queue_none(*, priority: int = URGENT) -> None:
     on_commit(lambda: tasks.nothing.using(priority=priority).enqueue())
 
 
-def emails_queue(
-    *, kind: str, users: Iterable[tuple[int, str]], batch: str, priority: int = BULK
-) -> int:
-    """Queue one email of `kind` for each (user id, address): in batches, one insert each."""
-    records = [
-        EmailRecord(kind=kind, user_id=pk, recipient=kinds.masked_email(email), batch=batch)
-        for pk, email in users
-    ]
-    created = EmailRecord.objects.bulk_create(records, batch_size=BATCH_SIZE)
-    ids = [record.pk for record in created]
+def emails_queue(*, kind: str, user_ids: Iterable[int], batch: str, priority: int = BULK) -> int:
+    """Queue one email of `kind` for each user, in the background: returns at once.
+
+    The request writes one task per BATCH_SIZE users (their ids); the worker turns each into
+    the email records and their tasks (`emails_expand`), so 35,000 invitations never hold it.
+    """
     from outbox import tasks
 
-    on_commit(lambda: tasks.email_send_many(ids, priority=priority))
+    ids = list(user_ids)
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        on_commit(
+            lambda chunk=chunk: tasks.emails_expand.using(priority=priority).enqueue(
+                kind, chunk, batch, priority
+            )
+        )
     return len(ids)
+
+
+def emails_expand(*, kind: str, user_ids: list[int], batch: str, priority: int) -> int:
+    """In the worker: a record and a send task for each active user of a bulk run."""
+    from outbox import tasks
+
+    users = (
+        get_user_model()
+        ._default_manager.filter(pk__in=user_ids, is_active=True)
+        .values_list("pk", "email")
+        .order_by("pk")
+    )
+    with transaction.atomic():
+        created = EmailRecord.objects.bulk_create(
+            [
+                EmailRecord(kind=kind, user_id=pk, recipient=kinds.masked_email(email), batch=batch)
+                for pk, email in users
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        tasks.email_send_many([record.pk for record in created], priority=priority)
+    return len(created)
 
 
 def batch_progress(*, batch: str) -> dict[str, int]:
@@ -138,9 +164,10 @@ def email_deliver(*, record_id: int) -> str:
         _send(message)
     except Exception as exc:
         return _failed(record, exc)
-    _finish(record, EmailRecord.Status.SENT, "")
-    if message.on_sent is not None:
-        message.on_sent()
+    with transaction.atomic():
+        _finish(record, EmailRecord.Status.SENT, "")
+        if message.on_sent is not None:
+            message.on_sent()
     logger.info("Email %s (%s) sent to user %s", record.pk, record.kind, record.user_id)
     return "sent"
 

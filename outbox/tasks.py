@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django_tasks import task, task_backends
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
-
-logger = logging.getLogger("outbox")
 
 
 @task()
@@ -18,6 +14,14 @@ def email_send(record_id: int) -> str:
     from outbox import services
 
     return services.email_deliver(record_id=record_id)
+
+
+@task()
+def emails_expand(kind: str, user_ids: list[int], batch: str, priority: int) -> int:
+    """Turn a bulk run's user ids into email records and send tasks."""
+    from outbox import services
+
+    return services.emails_expand(kind=kind, user_ids=user_ids, batch=batch, priority=priority)
 
 
 @task()
@@ -56,4 +60,3 @@ def email_send_many(record_ids: list[int], *, priority: int) -> None:
     ]
     with transaction.atomic():
         DBTaskResult.objects.bulk_create(rows, batch_size=2000)
-    logger.info("Queued %d email task(s)", len(rows))
