@@ -36,14 +36,12 @@ class Sink:
             await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.original_content or envelope.content)
         parts = [message] if not message.is_multipart() else list(message.walk())
-        text = next(
-            (
-                part.get_payload(decode=True).decode("utf-8", "replace")
-                for part in parts
-                if part.get_content_type() == "text/plain"
-            ),
-            "",
-        )
+        payloads = [
+            part.get_payload(decode=True)
+            for part in parts
+            if part.get_content_type() == "text/plain"
+        ]
+        text = next((p.decode("utf-8", "replace") for p in payloads if isinstance(p, bytes)), "")
         line = {
             "at": time.time(),
             "from": envelope.mail_from,
