@@ -22,7 +22,7 @@ CUSTOMERS = 6
 class Setup:
     """A database with customers, a mail server that can be stopped, and workers to start."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database: str = "") -> None:
         self.tmp = tmp
         self.smtp_port = free_port()
         self.received = tmp / "received.jsonl"
@@ -45,6 +45,8 @@ class Setup:
         )
         self.smtp: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
+        if database:
+            self.env["DATABASE_URL"] = database
         self.manage("migrate", "--no-input")
 
     def manage(self, *args: str) -> str:
