@@ -29,6 +29,8 @@ PREFIXES = (
     "PROMETHEUS_",
     "WEB_CONCURRENCY",
     "STAFF_",
+    "OUTBOX_",
+    "WORKER_",
 )
 NAMES = {
     "SECRET_KEY",
