@@ -38,6 +38,8 @@ class EmailRecordAdmin(admin.ModelAdmin):
         "last_error",
     ]
     list_filter = ["status", "kind", "batch"]
+    # Counts beside each filter: an invitation run's queued, sent and failed at a glance.
+    show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["=user_id", "=batch"]
     date_hierarchy = "queued_at"
     # Counting 35,000 rows on every page is slow on PostgreSQL; the filters say enough.
