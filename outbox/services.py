@@ -99,6 +99,8 @@ def emails_expand(*, kind: str, user_ids: list[int], batch: str, priority: int) 
     users = (
         get_user_model()
         ._default_manager.filter(pk__in=user_ids, is_active=True)
+        # Run again after a worker died mid-way: nobody of the run gets two.
+        .exclude(pk__in=EmailRecord.objects.filter(batch=batch).values("user_id"))
         .values_list("pk", "email")
         .order_by("pk")
     )
@@ -117,14 +119,6 @@ def emails_expand(*, kind: str, user_ids: list[int], batch: str, priority: int) 
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {DBTaskResult._meta.db_table}")
     return len(created)
-
-
-def batch_progress(*, batch: str) -> dict[str, int]:
-    """How many emails of the batch are queued, sent and failed."""
-    counts = {status: 0 for status in EmailRecord.Status.values}
-    for row in EmailRecord.objects.filter(batch=batch).values("status").order_by():
-        counts[row["status"]] += 1
-    return counts
 
 
 # --- In the worker ---------------------------------------------------------------------------
