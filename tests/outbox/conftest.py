@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import socket
+from unittest import mock
 
 import pytest
 from django_tasks_db.management.commands.db_worker import Worker
 
 
 def drain() -> None:
-    """Run every task that is ready now, as the worker would, then return."""
-    Worker(
+    """Run every task that is ready now, as the worker would, then return.
+
+    Inside the test's transaction: the worker's check for stale connections would close the
+    connection that holds it (PostgreSQL), so it is left out here.
+    """
+    with mock.patch(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    ):
+        _worker().run()
+
+
+def _worker() -> Worker:
+    return Worker(
         queue_names=["*"],
         interval=0,
         batch=True,
@@ -19,7 +31,7 @@ def drain() -> None:
         max_tasks=None,
         worker_id="test-worker",
         excluded_queue_names=[],
-    ).run()
+    )
 
 
 def closed_port() -> int:
