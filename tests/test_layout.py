@@ -95,3 +95,6 @@ def test_the_rule_catches_a_forbidden_import(tmp_path):
     assert breaks(module, names, FORBIDDEN["flg"][0]) == ["appointments"]
     assert breaks("flg.sessions", ["create"], FORBIDDEN["appointments"][0]) == []
     assert breaks("flg", ["transport"], FORBIDDEN["appointments"][0]) == ["flg.transport"]
+    # The outbox stays generic: accounts may use it, never the other way round.
+    assert breaks("accounts", ["links"], FORBIDDEN["outbox"][0]) == ["accounts"]
+    assert breaks("outbox", ["services"], FORBIDDEN["accounts"][0]) == []
