@@ -53,8 +53,11 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def _emails_sent_at_once(request, settings, monkeypatch):
+def _outbox_sends_at_once(request, settings, monkeypatch):
     """Outside the queue's own tests (marked `queue`), an email goes out as it is queued.
+
+    (Named to come after _fresh_cache: pytest sets autouse fixtures up in name order, and
+    `settings` must be undone before the cache is cleared.)
 
     Those tests are about what an email says and who gets it, not the queue: django-tasks'
     immediate backend runs the task at once, and the commit the queue waits for is taken as
