@@ -8,4 +8,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401  (registers the system checks)
+        from accounts import (
+            checks,  # noqa: F401  (registers the system checks)
+            emails,
+        )
+
+        # The outbox makes accounts' emails at send time from these.
+        emails.register()

@@ -15,22 +15,22 @@ email still works for its days. Staff accounts are never invited (links never si
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import links, services
+from accounts import services
+from outbox import services as outbox
 
 logger = logging.getLogger("accounts.invites")
 
@@ -45,10 +45,13 @@ class InviteTokenGenerator(PasswordResetTokenGenerator):
 invite_token_generator = InviteTokenGenerator()
 
 
+EMAIL_KIND = "invite"
+
+
 @dataclass(frozen=True)
 class InviteResult:
-    sent: int = 0
-    failed: list[str] = field(default_factory=list)
+    queued: int = 0
+    batch: str = ""
 
 
 def email_context() -> dict[str, Any]:
@@ -73,48 +76,36 @@ def invite_url(*, user: User, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def invite_send(*, user: User, base_url: str) -> None:
-    """Email the account's owner their invitation: a sign-in link, or choose a password."""
-    context = {
-        **email_context(),
-        "user": user,
-        "sign_in_link": links.sign_in_link_url(
-            user=user,
-            base_url=base_url,
-            valid_for=dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
-        ),
-        "link": invite_url(user=user, base_url=base_url),
-        "renew_link": base_url.rstrip("/") + reverse("invite_renew"),
-        "days": settings.PASSWORD_RESET_TIMEOUT // 86400,
-    }
-    subject = render_to_string("accounts/emails/invite_subject.txt", context).strip()
-    body = render_to_string("accounts/emails/invite_body.txt", context)
-    # The HTML part leads with the sign-in link as a button; the text part says the same.
-    html = render_to_string("accounts/emails/invite_body.html", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
+def invite_send(*, user: User) -> None:
+    """Queue the account owner's invitation: a sign-in link, or choose a password.
+
+    The worker makes the links when it sends (accounts.emails), under PORTAL_URL.
+    """
+    outbox.email_queue(kind=EMAIL_KIND, user_id=user.pk, email=user.email)
 
 
-def invites_send(*, users: Iterable[User], base_url: str) -> InviteResult:
-    """Invite each account; one address the mail server refuses does not stop the others."""
-    sent, failed = 0, []
-    for user in users:
-        try:
-            invite_send(user=user, base_url=base_url)
-        except Exception:
-            # The accounts already exist; staff re-send from the list of failures.
-            logger.exception("Could not send an invitation to user %s", user.pk)
-            failed.append(user.email)
-        else:
-            sent += 1
-    return InviteResult(sent=sent, failed=failed)
+def invites_send(*, users: Iterable[User]) -> InviteResult:
+    """Queue an invitation for each account, in batches; the worker sends them.
+
+    Returns the batch, by which staff follow the run in the admin's email list.
+    """
+    batch = f"invite-{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    queued = outbox.emails_queue(kind=EMAIL_KIND, user_ids=(user.pk for user in users), batch=batch)
+    logger.info("Queued %d invitation(s) as batch %s", queued, batch)
+    return InviteResult(queued=queued, batch=batch)
 
 
-def invite_renew(*, email: str, base_url: str) -> None:
-    """Send a fresh invitation to the active customer with this email, if there is one.
+def invite_renew(*, email: str) -> None:
+    """Queue a fresh invitation for the active customer with this email, if there is one.
 
-    Says nothing either way, so the form cannot be used to find out who is a customer.
+    Says nothing either way, and queues the same for an unknown address, so neither the page
+    nor its timing tells who is a customer.
     """
     user = services.user_for_email(email, active_only=True)
     # Customers only (the reverse side of Customer.user): staff accounts are not invited.
     if user is not None and hasattr(user, "customer"):
-        invites_send(users=[user], base_url=base_url)
+        outbox.email_queue(
+            kind=EMAIL_KIND, user_id=user.pk, email=user.email, priority=outbox.URGENT
+        )
+    else:
+        outbox.email_queue_none()

@@ -30,21 +30,21 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponseBase
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from sesame import tokens
 
-from accounts import metrics, services
+from accounts import services
 from accounts.models import SignInLinks
+from outbox import services as outbox
 
 logger = logging.getLogger("accounts.links")
 
 SIGN_IN = "sign-in"
+EMAIL_KIND = "sign_in_link"
 BACKEND = "accounts.backends.EmailBackend"
 BOOKING_ONLY = "accounts.booking_only"
 BOOKING_REVISION = "accounts.booking_revision"
@@ -169,10 +169,50 @@ def sign_in_link_use(*, token: str) -> User | None:
     return found.user if spent else None
 
 
-def sign_in_link_send(*, email: str, base_url: str, next_url: str = "") -> None:
-    """Email a sign-in link to the customer with this address, if there is one.
+def sign_in_link_make(
+    *, user: User, base_url: str, valid_for: dt.timedelta | None = None, next_url: str = ""
+) -> tuple[str, Callable[[], None]]:
+    """A sign-in link that works once `spend_older()` is called, which spends every older one.
 
-    Says nothing either way, so the form cannot be used to find out who is a customer.
+    For an email: the link carries the next number, so until the email has gone out (and
+    `spend_older` is called) the customer's previous link keeps working.
+    """
+    if valid_for is None:
+        valid_for = dt.timedelta(minutes=settings.SIGN_IN_LINK_MINUTES)
+    issued = SignInLinks.objects.filter(user=user).values_list("issued", flat=True).first()
+    if issued is None:
+        issued = SignInLinks.objects.get_or_create(user=user)[0].issued
+    token = token_create(
+        user=user, purpose=SIGN_IN, expires=timezone.now() + valid_for, numbers=[issued + 1]
+    )
+    url = base_url.rstrip("/") + reverse("sign_in_link", kwargs={"token": token})
+    if next_url:
+        url += "?" + urlencode({"next": next_url}, safe="/")
+
+    def spend_older() -> None:
+        # Only from the number the link was made after: if the older link was used meanwhile,
+        # the count is already on this link's number.
+        SignInLinks.objects.filter(user=user, issued=issued).update(issued=issued + 1)
+
+    return url, spend_older
+
+
+def sign_in_link_customer(*, user_id: Any) -> User | None:
+    """The customer a sign-in link may be sent to: active, not staff, with a customer record."""
+    return (
+        get_user_model()
+        ._default_manager.filter(
+            pk=user_id, is_active=True, is_staff=False, is_superuser=False, customer__isnull=False
+        )
+        .first()
+    )
+
+
+def sign_in_link_send(*, email: str, next_url: str = "") -> None:
+    """Queue a sign-in link for the customer with this address, if there is one.
+
+    Says nothing either way, and queues the same for an unknown address, so neither the page
+    nor its timing tells who is a customer. The worker makes the link (accounts.emails).
     """
     # Customers only (the reverse side of Customer.user); staff sign in with a password.
     user = (
@@ -181,26 +221,15 @@ def sign_in_link_send(*, email: str, base_url: str, next_url: str = "") -> None:
         .first()
     )
     if user is None:
+        outbox.email_queue_none()
         return
-    context = {
-        "user": user,
-        "link": sign_in_link_url(user=user, base_url=base_url, next_url=next_url),
-        "minutes": settings.SIGN_IN_LINK_MINUTES,
-        "new_link": base_url.rstrip("/") + reverse("sign_in_link_request"),
-        "portal_name": settings.PORTAL_NAME,
-        "support_email": settings.PORTAL_SUPPORT_EMAIL,
-        "support_phone": settings.PORTAL_SUPPORT_PHONE,
-    }
-    subject = render_to_string("accounts/emails/sign_in_link_subject.txt", context).strip()
-    body = render_to_string("accounts/emails/sign_in_link_body.txt", context)
-    html = render_to_string("accounts/emails/sign_in_link_body.html", context)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], html_message=html)
-    except Exception:
-        # The page says the same either way; the customer can ask again.
-        logger.exception("Could not send a sign-in link to user %s", user.pk)
-    else:
-        metrics.sign_in_link_emails.labels("sent").inc()
+    outbox.email_queue(
+        kind=EMAIL_KIND,
+        user_id=user.pk,
+        email=user.email,
+        params={"next": next_url} if next_url else {},
+        priority=outbox.URGENT,
+    )
 
 
 def masked_email(email: str) -> str:

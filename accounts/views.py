@@ -128,8 +128,8 @@ class PasswordResetView(EmailLimitMixin, auth_views.PasswordResetView):
     form_class = AccountPasswordResetForm
 
     def send(self, form: AccountPasswordResetForm) -> None:
-        # Django's own form_valid sends the email; its redirect is ours to give.
-        self.extra_email_context = invites.email_context()
+        # Django's own form_valid calls the form's save(), which queues the email (the worker
+        # makes it with PORTAL_URL and the portal's name); its redirect is ours to give.
         auth_views.PasswordResetView.form_valid(self, form)
 
 
@@ -149,6 +149,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
         services.lockout_lift(user=form.user)
+        limits.email_limit_reset(email=form.user.email)
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -177,7 +178,7 @@ class InviteRenewView(EmailLimitMixin, FormView):
     success_url = reverse_lazy("password_reset_done")
 
     def send(self, form: InviteRequestForm) -> None:
-        invites.invite_renew(email=form.cleaned_data["email"], base_url=settings.PORTAL_URL)
+        invites.invite_renew(email=form.cleaned_data["email"])
 
 
 class SignInLinkRequestView(EmailLimitMixin, FormView):
@@ -197,7 +198,6 @@ class SignInLinkRequestView(EmailLimitMixin, FormView):
     def send(self, form: Form) -> None:
         links.sign_in_link_send(
             email=form.cleaned_data["email"],
-            base_url=settings.PORTAL_URL,
             next_url=safe_next(self.request, self.request.POST.get("next")),
         )
 
@@ -258,6 +258,7 @@ def sign_in_link_continue(request: HttpRequest) -> HttpResponse:
     if user is None:
         return link_spent(request)
     links.sign_in_complete(request, user)
+    limits.email_limit_reset(email=user.email)
     next_url = safe_next(request, request.POST.get("next"))
     return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -327,18 +328,11 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email an invitation to choose a password", permissions=["change"])
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        sent = invites.invites_send(
-            users=[customer.user for customer in queryset.select_related("user")],
-            base_url=settings.PORTAL_URL,
+        queued = invites.invites_send(
+            users=[customer.user for customer in queryset.select_related("user")]
         )
-        if sent.sent:
-            messages.success(
-                request,
-                f"Invitation emailed to {sent.sent} customer(s). Each link works once, for "
-                f"{settings.PASSWORD_RESET_TIMEOUT // 86400} days.",
-            )
-        if sent.failed:
-            messages.error(request, _invites_failed(sent.failed))
+        if queued.queued:
+            messages.success(request, _invites_queued(queued))
 
     @admin.action(description="Revoke booking links", permissions=["change"])
     def revoke_booking_links(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
@@ -444,20 +438,14 @@ class CustomerAdmin(admin.ModelAdmin):
                 messages.error(request, str(error))
             messages.error(request, str(refused))
             return HttpResponseRedirect(reverse("admin:appointments_customer_import"))
-        sent = invites.InviteResult()
-        if payload["invites"]:
-            sent = invites.invites_send(
-                users=[customer.user for customer in result.created],
-                base_url=settings.PORTAL_URL,
-            )
         messages.success(
             request,
             f"Imported: {len(result.created)} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.groups_created} lead group(s) created"
-            + (f"; {sent.sent} invitation(s) sent." if payload["invites"] else "."),
+            f"{result.unchanged} unchanged, {result.groups_created} lead group(s) created.",
         )
-        if sent.failed:
-            messages.error(request, _invites_failed(sent.failed))
+        if payload["invites"] and result.created:
+            queued = invites.invites_send(users=[customer.user for customer in result.created])
+            messages.success(request, _invites_queued(queued))
         return HttpResponseRedirect(changelist)
 
     @admin.display(description="email", ordering="user__email")
@@ -469,10 +457,17 @@ class CustomerAdmin(admin.ModelAdmin):
         return obj.user.get_full_name()
 
 
-def _invites_failed(emails: list[str]) -> str:
-    return (
-        f"No invitation could be sent to {', '.join(emails)}. Check the mail settings, then "
-        "select them and choose 'Email an invitation to choose a password'."
+def _invites_queued(queued: invites.InviteResult) -> str:
+    """What staff are told: how many went to the queue, and where to follow them."""
+    progress = (
+        reverse("admin:outbox_emailrecord_changelist") + "?" + urlencode({"batch": queued.batch})
+    )
+    return format_html(
+        "{} invitation(s) queued; the worker sends them in the background. Each link works "
+        'once, for {} days. <a href="{}">Follow them (queued, sent, failed)</a>.',
+        queued.queued,
+        settings.PASSWORD_RESET_TIMEOUT // 86400,
+        progress,
     )
 
 

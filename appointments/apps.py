@@ -9,4 +9,16 @@ class AppointmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from appointments import checks  # noqa: F401  (registers the system checks)
+        from appointments import (
+            checks,  # noqa: F401  (registers the system checks)
+            leads,
+        )
+        from outbox import kinds
+
+        # The worker prunes old lead deliveries daily (OUTBOX_SCHEDULE_PERIOD).
+        kinds.job_register(
+            kinds.Job(
+                "prune_lead_deliveries",
+                lambda: {"lead deliveries": leads.lead_deliveries_prune()},
+            )
+        )

@@ -274,10 +274,10 @@ def _invite(record: LeadDelivery, customer: Customer) -> None:
     already = LeadDelivery.objects.filter(lead_id=record.lead_id, invited=True).exists()
     if already:
         return
-    sent = invites.invites_send(users=[customer.user], base_url=settings.PORTAL_URL)
-    if sent.sent:
-        LeadDelivery.objects.filter(pk=record.pk).update(invited=True)
-        record.invited = True
+    # Queued once: the outbox retries a failed send, and staff see one that failed for good.
+    invites.invite_send(user=customer.user)
+    LeadDelivery.objects.filter(pk=record.pk).update(invited=True)
+    record.invited = True
 
 
 def lead_upsert(*, delivery: webhooks.LeadDelivery, source: str | None = None) -> LeadDelivery:

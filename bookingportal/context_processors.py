@@ -4,6 +4,19 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+SANDBOX_MAILBOX_BACKEND = "flg_sandbox.mailbox.EmailBackend"
+
+
+def demo_mailbox_url() -> str:
+    """Where the demo's emails are (the sandbox's mailbox), or "" when they go elsewhere."""
+    if not settings.FLG_SANDBOX or settings.EMAIL_BACKEND != SANDBOX_MAILBOX_BACKEND:
+        return ""
+    try:
+        return reverse("flg_sandbox:mailbox")
+    except NoReverseMatch:  # the sandbox is not mounted on this host
+        return ""
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -12,4 +25,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "portal_name": settings.PORTAL_NAME,
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
         "support_phone": settings.PORTAL_SUPPORT_PHONE,
+        "demo_mailbox_url": demo_mailbox_url(),
     }

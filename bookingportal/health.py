@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from bookingportal import metrics
 from flg import sessions
+from outbox import metrics as outbox_metrics
 
 
 @never_cache
@@ -38,7 +39,8 @@ def cache_state() -> str:
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for customers: the database answers and FLG is configured; the cache reported."""
+    """Ready for customers: the database answers and FLG is configured; the cache and whether
+    a worker was seen in the last minute are reported."""
     state = cache_state()
     try:
         with connection.cursor() as cursor:
@@ -61,7 +63,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "cache": state})
+    # Reported, never a reason to take the web out of service: email waits in the queue.
+    try:
+        worker = "seen" if outbox_metrics.worker_seen_recently() else "not seen"
+    except DatabaseError:
+        worker = "unknown"  # the outbox's table not there yet (a migration pending)
+    return JsonResponse({"status": "ok", "cache": state, "worker": worker})
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -33,6 +33,7 @@ from prometheus_client import (
 from accounts import metrics as accounts_metrics  # noqa: F401
 from appointments import metrics as appointments_metrics  # noqa: F401
 from flg import metrics as flg_metrics
+from outbox import metrics as outbox_metrics
 
 # The `_created` timestamps only exist in a single process; one page shape in both modes.
 disable_created_metrics()
@@ -85,6 +86,8 @@ def registry() -> CollectorRegistry:
     else:
         collected.register(REGISTRY)
     collected.register(flg_metrics.BreakerCollector())
+    # The queue and the emails, read from the database (the worker runs in its own process).
+    collected.register(outbox_metrics.OutboxCollector())
     return collected
 
 

@@ -251,6 +251,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks",
+    "django_tasks_db",
+    "outbox",
     "accounts",
     "appointments",
     "flg",
@@ -363,6 +366,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# With the sandbox on and no backend chosen, emails land in its demo mailbox (/sandbox/mailbox/);
+# an EMAIL_BACKEND that is set is always honoured.
+_EMAIL_BACKEND_SET = bool(os.environ.get("EMAIL_BACKEND", "").strip())
 EMAIL_BACKEND = _dotted_class("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _email("DEFAULT_FROM_EMAIL", "bookings@example.com")
 # For the SMTP backend; Django's defaults otherwise, except a timeout, so that a mail server
@@ -378,6 +384,34 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, minimum=1)
 # For the file backend (django.core.mail.backends.filebased.EmailBackend): one file per email.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
+
+# --- Background work (django-tasks on the portal's own database; outbox/) -------------------
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# A failed send is tried again after 1, 2, 4 … minutes (doubling, at most OUTBOX_RETRY_MAX_DELAY
+# apart) until OUTBOX_RETRY_FOR has passed since the email was queued; then it is failed.
+OUTBOX_RETRY_FIRST_DELAY = _int("OUTBOX_RETRY_FIRST_DELAY", 60, minimum=1)
+OUTBOX_RETRY_MAX_DELAY = _int("OUTBOX_RETRY_MAX_DELAY", 16 * 60, minimum=1)
+OUTBOX_RETRY_FOR = _int("OUTBOX_RETRY_FOR", 60 * 60, minimum=0)
+# Sent and failed email records are kept this long (staff see them in the admin), then pruned.
+OUTBOX_RECORD_DAYS = _int("OUTBOX_RECORD_DAYS", 30, minimum=1)
+# Finished task rows (the queue's own) are kept this long, then pruned.
+OUTBOX_TASK_DAYS = _int("OUTBOX_TASK_DAYS", 7, minimum=1)
+# How often each recurring job runs (seconds; one run per period across every worker).
+OUTBOX_SCHEDULE_PERIOD = _int("OUTBOX_SCHEDULE_PERIOD", 24 * 60 * 60, minimum=60)
+# The file `run_worker` touches every few seconds and `worker_health` reads (the liveness probe).
+WORKER_HEARTBEAT_FILE = env.str(
+    "WORKER_HEARTBEAT_FILE",
+    default="/tmp/bookingportal-worker.heartbeat",  # noqa: S108
+).strip()
+# Public forms: after an email to an address, none for this many seconds, doubling with each
+# email of the hour up to a sign-in link's lifetime (accounts.limits).
+EMAIL_ADDRESS_SPACING = _int("EMAIL_ADDRESS_SPACING", 60, minimum=0)
 
 # --- Links that sign in (django-sesame) -------------------------------------------------------
 
@@ -443,6 +477,9 @@ FLG_SANDBOX = _bool("FLG_SANDBOX", False)
 if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
+    if not _EMAIL_BACKEND_SET:
+        # The sandbox plays the customers' inboxes as it plays FLG: /sandbox/mailbox/.
+        EMAIL_BACKEND = "flg_sandbox.mailbox.EmailBackend"
 FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
 # With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
 # on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.

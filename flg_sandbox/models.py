@@ -158,3 +158,21 @@ class Fault(models.Model):
 
     def __str__(self) -> str:
         return self.get_mode_display()
+
+
+class Email(models.Model):
+    """An email the portal sent while the sandbox plays the customers' inboxes (demo only)."""
+
+    sender = models.CharField(max_length=300)
+    to = models.TextField()
+    subject = models.CharField(max_length=998)
+    # The plain-text part: shown with its links clickable. The HTML part is kept but never shown.
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject

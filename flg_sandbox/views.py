@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flg_sandbox import services
-from flg_sandbox.models import AccessKey, AppointmentType, Fault, Lead, Session
+from flg_sandbox.models import AccessKey, AppointmentType, Email, Fault, Lead, Session
 
 
 def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
@@ -163,3 +163,22 @@ def index(request: HttpRequest) -> HttpResponse:
             "webhook_host": urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc,
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def mailbox(request: HttpRequest) -> HttpResponse:
+    """Every email the portal sent, newest first: the customers' inboxes, played by the demo."""
+    emails = Email.objects.only("pk", "to", "subject", "sent_at")[:200]
+    return render(request, "flg_sandbox/mailbox.html", {"emails": emails})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def mailbox_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """One email: its text part, escaped, with its links made clickable; no HTML is rendered."""
+    email = get_object_or_404(Email, pk=pk)
+    response = render(request, "flg_sandbox/mailbox_email.html", {"email": email})
+    # The page's links are sign-in links: never in a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    return response

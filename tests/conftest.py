@@ -52,6 +52,25 @@ def _plain_static_files(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _outbox_sends_at_once(request, settings, monkeypatch):
+    """Outside the queue's own tests (marked `queue`), an email goes out as it is queued.
+
+    (Named to come after _fresh_cache: pytest sets autouse fixtures up in name order, and
+    `settings` must be undone before the cache is cleared.)
+
+    Those tests are about what an email says and who gets it, not the queue: django-tasks'
+    immediate backend runs the task at once, and the commit the queue waits for is taken as
+    done (the test's transaction is never committed). tests/outbox/ covers the real queue.
+    """
+    if request.node.get_closest_marker("queue"):
+        return
+    from outbox import services as outbox
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr(outbox, "on_commit", lambda callback: callback())
+
+
 @pytest.fixture
 def homeowners(db):
     return LeadGroup.objects.create(flg_id=101, name="Homeowners")

@@ -29,6 +29,8 @@ PREFIXES = (
     "PROMETHEUS_",
     "WEB_CONCURRENCY",
     "STAFF_",
+    "OUTBOX_",
+    "WORKER_",
 )
 NAMES = {
     "SECRET_KEY",
@@ -76,7 +78,7 @@ def free_port() -> int:
 class Gunicorn:
     """The portal under gunicorn with gunicorn.conf.py, as the image runs it, on a free port."""
 
-    def __init__(self, log: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, log: Path, port: int | None = None, /, **env: str) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log

@@ -8,13 +8,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "appointments", "flg", "flg_sandbox"]
+APPS = ["accounts", "appointments", "flg", "flg_sandbox", "outbox"]
 OURS = {*APPS, "bookingportal"}
 
 # What each room may not import (module prefixes), and why.
 FORBIDDEN = {
-    "flg": ({"accounts", "appointments", "flg_sandbox", "bookingportal"}, "flg imports no app"),
-    "flg_sandbox": ({"accounts", "appointments", "flg", "bookingportal"}, "a stand-alone FLG"),
+    "flg": (
+        {"accounts", "appointments", "flg_sandbox", "bookingportal", "outbox"},
+        "flg imports no app",
+    ),
+    "flg_sandbox": (
+        {"accounts", "appointments", "flg", "bookingportal", "outbox"},
+        "a stand-alone FLG",
+    ),
+    # Email and background work: generic, so accounts and appointments may use it.
+    "outbox": (
+        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal"},
+        "the outbox imports no app of ours",
+    ),
     "accounts": ({"appointments.views", "flg_sandbox", "bookingportal"}, "sign-in stays apart"),
     "appointments": ({"flg_sandbox", "bookingportal", "flg.transport"}, "flg's public API only"),
 }
@@ -84,3 +95,6 @@ def test_the_rule_catches_a_forbidden_import(tmp_path):
     assert breaks(module, names, FORBIDDEN["flg"][0]) == ["appointments"]
     assert breaks("flg.sessions", ["create"], FORBIDDEN["appointments"][0]) == []
     assert breaks("flg", ["transport"], FORBIDDEN["appointments"][0]) == ["flg.transport"]
+    # The outbox stays generic: accounts may use it, never the other way round.
+    assert breaks("accounts", ["links"], FORBIDDEN["outbox"][0]) == ["accounts"]
+    assert breaks("outbox", ["services"], FORBIDDEN["accounts"][0]) == []

@@ -58,7 +58,7 @@ def test_the_invitation_page_says_which_address_the_account_is_for(customer):
 def test_the_invitation_email_names_the_address_the_portal_and_its_url(settings, mailoutbox):
     settings.PORTAL_URL = "https://book.example.com"
     user = get_user_model().objects.create_user("ann@example.com", "ann@example.com")
-    invites.invite_send(user=user, base_url=settings.PORTAL_URL)
+    invites.invite_send(user=user)
     [message] = mailoutbox
     assert "You sign in with this email address, ann@example.com." in message.body
     assert "Acme Bookings\nhttps://book.example.com\n" in message.body

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import smtplib
 
 import pytest
 import time_machine
 from django.core import mail
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -65,7 +64,7 @@ def choose_password(client, link, password=NEW_PASSWORD):
 @pytest.mark.django_db
 def test_each_new_customer_is_emailed_an_invitation(tmp_path):
     out = import_file(tmp_path)
-    assert "Invitations sent: 2." in out
+    assert "Invitations queued: 2" in out
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bob@example.com"]
     message = mail_to("ann@example.com")
     assert message.subject == "Book your appointments online with Acme Bookings"
@@ -144,7 +143,7 @@ def test_a_rerun_invites_nobody_again(tmp_path):
     import_file(tmp_path)
     mail.outbox.clear()
     out = import_file(tmp_path)
-    assert "Invitations sent: 0." in out
+    assert "Invitations queued: 0" in out
     assert mail.outbox == []
 
 
@@ -155,24 +154,6 @@ def test_without_the_option_nobody_is_emailed(tmp_path):
     call_command("import_customers", str(path), stdout=io.StringIO())
     assert mail.outbox == []
     assert Customer.objects.count() == 2
-
-
-@pytest.mark.django_db
-def test_a_mail_failure_keeps_the_import_and_names_who_was_not_invited(tmp_path, monkeypatch):
-    from accounts import invites
-
-    real_send = invites.send_mail
-
-    def refuse_bob(subject, body, sender, to, **kwargs):
-        if to == ["bob@example.com"]:
-            raise smtplib.SMTPRecipientsRefused({"bob@example.com": (550, b"no")})
-        return real_send(subject, body, sender, to, **kwargs)
-
-    monkeypatch.setattr(invites, "send_mail", refuse_bob)
-    with pytest.raises(CommandError, match=r"no invitation could be sent to bob@example\.com"):
-        import_file(tmp_path)
-    assert Customer.objects.count() == 2
-    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
 
 
 # --- From the admin -------------------------------------------------------------------------
@@ -187,7 +168,7 @@ def test_the_admin_import_sends_invitations_when_asked(staff):
     done = staff.post(
         reverse("admin:appointments_customer_import"), {"payload": payload}, follow=True
     )
-    assert "2 invitation(s) sent" in done.content.decode()
+    assert "2 invitation(s) queued" in done.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bob@example.com"]
     link = re.search(
         r"https://book.example.com(/accounts/invite/\S+/)", mail_to("bob@example.com").body
@@ -201,6 +182,6 @@ def test_staff_invite_a_customer_from_the_customer_list(staff, customer):
         {"action": "send_invitations", "_selected_action": [customer.pk]},
         follow=True,
     )
-    assert "Invitation emailed to 1 customer(s)" in response.content.decode()
+    assert "1 invitation(s) queued" in response.content.decode()
     [message] = mail.outbox
     assert message.to == ["casey@example.com"]

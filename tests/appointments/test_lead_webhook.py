@@ -25,6 +25,7 @@ from appointments import booking_links
 from appointments.models import AppointmentSession, Customer, LeadDelivery, LeadGroup
 from bookingportal.logging import JsonFormatter
 from flg import webhooks
+from outbox.models import EmailRecord
 from tests.flg.test_webhooks import FLG_LEAD
 
 TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-new"
@@ -323,7 +324,10 @@ def test_a_mail_server_that_refuses_does_not_refuse_the_delivery(webhook, settin
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     assert webhook.post().json()["outcome"] == "created"
-    assert LeadDelivery.objects.get().invited is False
+    # Queued once: the outbox retries it, and staff see it in the email records.
+    assert LeadDelivery.objects.get().invited is True
+    [record] = EmailRecord.objects.all()
+    assert record.kind == "invite" and record.last_error.startswith("ConnectionRefusedError")
 
 
 # --- Guards -----------------------------------------------------------------------------------

@@ -68,10 +68,10 @@ def portal(tmp_path_factory):
     for command in commands:
         done = manage(*command, timeout=180, **env)
         assert done.returncode == 0, done.stderr
-    server = Gunicorn(tmp / "gunicorn.log", port=port, **env)
+    server = Gunicorn(tmp / "gunicorn.log", port, **env)
     try:
         server.wait_ready()
-        server.env = env  # type: ignore[attr-defined]
+        server.env = env
         yield server
     finally:
         server.stop()

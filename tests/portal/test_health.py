@@ -34,7 +34,7 @@ def test_healthz_takes_no_time(client):
 def test_readyz_is_ok_when_the_database_answers_and_flg_is_configured(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "cache": "ok"}
+    assert response.json() == {"status": "ok", "cache": "ok", "worker": "not seen"}
 
 
 def broken(*args, **kwargs):

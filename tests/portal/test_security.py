@@ -145,7 +145,7 @@ def test_healthz_answers_without_the_database(client, django_assert_num_queries)
 def test_readyz_is_ok_when_ready(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "cache": "ok"}
+    assert response.json() == {"status": "ok", "cache": "ok", "worker": "not seen"}
 
 
 def test_readyz_is_503_with_a_reason_when_flg_is_not_configured(client, settings):

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import invites
@@ -51,13 +50,9 @@ class Command(BaseCommand):
             )
         )
         if send_invites:
-            sent = invites.invites_send(
-                users=[customer.user for customer in result.created], base_url=settings.PORTAL_URL
+            queued = invites.invites_send(users=[customer.user for customer in result.created])
+            # The worker (manage.py run_worker) sends them; staff follow the batch in the admin.
+            self.stdout.write(
+                f"Invitations queued: {queued.queued} (batch {queued.batch}); the worker sends "
+                "them. Follow them in the admin under Outbox > Email records."
             )
-            self.stdout.write(f"Invitations sent: {sent.sent}.")
-            if sent.failed:
-                raise CommandError(
-                    f"The customers are imported, but no invitation could be sent to "
-                    f"{', '.join(sent.failed)}. Check the mail settings, then invite them from "
-                    "the customer list in the admin."
-                )

@@ -9,7 +9,7 @@ from appointments import leads
 
 
 class Command(BaseCommand):
-    help = "Delete lead delivery records older than FLG_WEBHOOK_LOG_DAYS (run daily from cron)."
+    help = "Delete lead delivery records older than FLG_WEBHOOK_LOG_DAYS (run_worker does, daily)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

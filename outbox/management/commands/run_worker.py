@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.crypto import get_random_string
+
+from outbox.worker import PortalWorker
+
+
+class Command(BaseCommand):
+    help = "Run the background worker: every queue and the recurring jobs, until stopped."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between looks at an empty queue (default 1).",
+        )
+        parser.add_argument(
+            "--batch",
+            action="store_true",
+            help="Run what is ready, then stop (for scripts; the schedule still ticks once).",
+        )
+
+    def handle(self, *args: Any, interval: float, batch: bool, **options: Any) -> None:
+        # Its log lines go through the portal's logging (LOG_FORMAT), like the web's.
+        logging.getLogger("django_tasks").setLevel(logging.INFO)
+        logging.getLogger("django_tasks_db").setLevel(logging.INFO)
+        worker = PortalWorker(
+            queue_names=["*"],
+            interval=interval,
+            batch=batch,
+            backend_name="default",
+            startup_delay=not batch,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        worker.configure_signals()
+        worker.run()
