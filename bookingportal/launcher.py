@@ -132,7 +132,7 @@ def stop(running: Sequence[Running], *, grace: float, signals: list[int]) -> Non
         time.sleep(POLL_SECONDS)
         alive = [r for r in alive if group_alive(r.process)]
     for r in alive:
-        say(f"{r.command.name} did not stop in time: killing it")
+        say(f"{r.command.name} is still running: killing it")
         signal_group(r.process, signal.SIGKILL)
     for r in running:
         r.process.wait()

@@ -174,7 +174,20 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(runs, t
     _, stderr = run.finish()
     assert time.monotonic() - began < 10
     assert not running(worker)
-    assert "worker did not stop in time: killing it" in stderr
+    assert "worker is still running: killing it" in stderr
+
+
+def test_a_second_ctrl_c_kills_at_once(runs, tmp_path):
+    run = start(runs, tmp_path, "--grace", "60", worker="stubborn")
+    worker = run.pid("worker")
+    began = time.monotonic()
+    run.ctrl_c()
+    time.sleep(0.5)
+    run.ctrl_c()
+    _, stderr = run.finish()
+    assert time.monotonic() - began < 10
+    assert not running(worker)
+    assert "worker is still running: killing it" in stderr
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
