@@ -38,4 +38,7 @@ EXPOSE 8000
 # No curl in the slim image, so Python asks; /healthz answers whatever ALLOWED_HOSTS lists.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# The Procfile's `web:`. The same image runs its `worker:` with the command
+# `python manage.py run_worker` (docker-compose's `worker` service), checked by
+# `python manage.py worker_health` rather than the HEALTHCHECK above.
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "bookingportal.wsgi"]

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # `make run PORT=8001`: the portal, its sandbox, and every address derived from them follow.
+# It runs the development server and the task worker (Procfile's `worker:`) together
+# (bookingportal/launcher.py): Ctrl-C stops both, and either one ending stops the other.
 PORT ?= 8000
 # The webhook token is the published demo one (appointments/demo.py): with it, the sandbox
 # pushes every lead saved in its admin to the portal, as FLG 360's webhook would.
@@ -32,8 +34,11 @@ run: $(VENV)/.runtime
 	@echo "                   (two-factor is off for this local demo; production asks staff for a code)"
 	@echo "  FLG sandbox:     http://127.0.0.1:$(PORT)/sandbox/ (stands in for FLG 360)"
 	@echo "  New customers:   add a lead with an email in the admin under FLG 360 sandbox > Leads"
+	@echo "  Emails sent:     http://127.0.0.1:$(PORT)/sandbox/mailbox/ (sign-in links arrive here)"
 	@echo ""
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(RUN_ENV) $(PY) -m bookingportal.launcher \
+		"web: $(PY) manage.py runserver 127.0.0.1:$(PORT)" \
+		"worker: $(PY) manage.py run_worker"
 
 # The suite runs on SQLite, then again on PostgreSQL where it is reachable (row locks and
 # concurrency need it). REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.

@@ -109,7 +109,7 @@ def dockerfile_user() -> tuple[int, int]:
     return int(uid), int(gid)
 
 
-WORKLOADS = ["deployment.yaml", "migrate-job.yaml"]
+WORKLOADS = ["deployment.yaml", "migrate-job.yaml", "worker-deployment.yaml"]
 
 
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda path: path.name)
@@ -150,9 +150,12 @@ def test_the_kustomization_builds():
     expected = [
         "ConfigMap",
         "Deployment",
+        "Deployment",
         "HorizontalPodAutoscaler",
         "Job",
         "NetworkPolicy",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
         "PodDisruptionBudget",
         "Service",
     ]
