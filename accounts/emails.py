@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import forms, invites, links, metrics
+from accounts import forms, invites, links, metrics, notices
 from outbox import kinds
 from outbox.kinds import Message
 
@@ -104,7 +104,17 @@ def password_reset_render(user_id: int, params: dict[str, Any]) -> Message | Non
     )
 
 
+def email_changed_render(user_id: int, params: dict[str, Any]) -> Message | None:
+    """To the account's former address (the outbox sends it there), naming no new one."""
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None:
+        return None
+    context = {**invites.email_context(), "first_name": user.first_name}
+    return _message(user, "email_changed", context, html=False)
+
+
 def register() -> None:
+    kinds.kind_register(notices.EMAIL_CHANGED, email_changed_render)
     kinds.kind_register(links.EMAIL_KIND, sign_in_link_render)
     kinds.kind_register(invites.EMAIL_KIND, invite_render)
     kinds.kind_register(forms.PASSWORD_RESET, password_reset_render)

@@ -1,33 +1,18 @@
-"""Notices about an account sent to its owner: a change they should know of, in plain words."""
+"""Notices about an account sent to its owner: a change they should know of, in plain words.
+
+Queued like every email (outbox); accounts.emails makes them in the worker.
+"""
 
 from __future__ import annotations
 
-import logging
+from outbox import services as outbox
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-
-logger = logging.getLogger("accounts.notices")
+EMAIL_CHANGED = "email_changed"
 
 
-def email_changed_notice_send(*, old_email: str, first_name: str = "") -> bool:
-    """Tell the old address that the account now signs in with another one; False if unsent.
+def email_changed_notice_send(*, user_id: int, old_email: str) -> None:
+    """Queue a note to the old address that the account now signs in with another one.
 
     The new address is not named: the old one may no longer be its owner's.
     """
-    context = {
-        "first_name": first_name,
-        "portal_name": settings.PORTAL_NAME,
-        "support_email": settings.PORTAL_SUPPORT_EMAIL,
-        "support_phone": settings.PORTAL_SUPPORT_PHONE,
-    }
-    subject = render_to_string("accounts/emails/email_changed_subject.txt", context).strip()
-    body = render_to_string("accounts/emails/email_changed_body.txt", context)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [old_email])
-    except Exception:
-        # The change is made; a mail server that refuses must not undo it or fail the caller.
-        logger.exception("Could not send the email-change notice")
-        return False
-    return True
+    outbox.email_queue(kind=EMAIL_CHANGED, user_id=user_id, email=old_email, to_former_address=True)

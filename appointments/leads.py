@@ -309,7 +309,7 @@ def lead_upsert(*, delivery: webhooks.LeadDelivery, source: str | None = None) -
     metrics.webhook_deliveries.labels(str(record.outcome)).inc()
     customer = applied.customer
     if old_email and customer is not None:
-        notices.email_changed_notice_send(old_email=old_email, first_name=customer.user.first_name)
+        notices.email_changed_notice_send(user_id=customer.user_id, old_email=old_email)
     if (
         applied.outcome == Outcome.CREATED
         and customer is not None

@@ -7,7 +7,8 @@ from django.db import models
 
 
 class EmailRecord(models.Model):
-    """One email asked for: queued, then sent or failed. Never its link, body or full address."""
+    """One email asked for: queued, then sent or failed. Never its link or body, and a full
+    address only while a notice to an address the account no longer has waits to go out."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -24,6 +25,9 @@ class EmailRecord(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     # Emails queued together (an invitation run): staff follow its progress by it.
     batch = models.CharField(max_length=40, blank=True, db_index=True)
+    # Only for an email to an address the account no longer signs in with (the notice that
+    # the address changed goes to the old one): kept until it is sent or fails for good.
+    address = models.EmailField(max_length=254, blank=True)
     # The few safe values the email is made from (a `next` path): ids and paths only.
     params = models.JSONField(default=dict, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True, db_index=True)

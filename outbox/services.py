@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -45,15 +46,19 @@ def email_queue(
     params: dict[str, Any] | None = None,
     priority: int = NORMAL,
     batch: str = "",
+    to_former_address: bool = False,
 ) -> EmailRecord:
     """Queue one email of `kind` for the user; sent by the worker once this transaction commits.
 
     `email` is only masked for the record: the worker reads the address again at send time.
+    With `to_former_address`, `email` is one the account no longer has (it is told that the
+    address changed): then it is kept on the record until the email is sent or fails for good.
     """
     record = EmailRecord.objects.create(
         kind=kind,
         user_id=user_id,
         recipient=kinds.masked_email(email),
+        address=email if to_former_address else "",
         params=params or {},
         batch=batch,
     )
@@ -162,7 +167,7 @@ def email_deliver(*, record_id: int) -> str:
         if message is None:
             _finish(record, EmailRecord.Status.FAILED, "Nobody to send to: the account is gone.")
             return "failed"
-        _send(message)
+        _send(replace(message, to=record.address) if record.address else message)
     except Exception as exc:
         return _failed(record, exc)
     with transaction.atomic():
@@ -175,7 +180,11 @@ def email_deliver(*, record_id: int) -> str:
 
 def _finish(record: EmailRecord, status: str, error: str) -> None:
     EmailRecord.objects.filter(pk=record.pk).update(
-        status=status, last_error=error, finished_at=timezone.now(), next_attempt_at=None
+        status=status,
+        last_error=error,
+        finished_at=timezone.now(),
+        next_attempt_at=None,
+        address="",
     )
 
 
