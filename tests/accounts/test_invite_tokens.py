@@ -78,7 +78,7 @@ def test_the_invitation_url_refuses_a_password_reset_token(customer):
 
 
 def test_the_reset_url_refuses_an_invitation_token(customer):
-    invites.invite_send(user=customer.user, base_url=BASE)
+    invites.invite_send(user=customer.user)
     page, _ = choose_password(
         Client(), emailed_path("invite").replace("/accounts/invite/", "/accounts/reset/")
     )
@@ -88,7 +88,7 @@ def test_the_reset_url_refuses_an_invitation_token(customer):
 
 
 def test_an_invitation_still_works_for_its_customer(customer):
-    invites.invite_send(user=customer.user, base_url=BASE)
+    invites.invite_send(user=customer.user)
     client = Client()
     _, done = choose_password(client, emailed_path("invite"))
     assert done.redirect_chain[-1][0] == reverse("home")

@@ -47,6 +47,7 @@ NOT_FOR_OPERATORS = {
     "TRUST_X_FORWARDED_PROTO": "retired: read only to refuse it, TRUSTED_PROXIES replaces it",
     "FLG_WEBHOOK_TOKEN": "a secret, and optional: a commented-out entry of the Secret example",
     "FLG_SANDBOX_AUTO_LEADS": "the sandbox is never on in production",
+    "STAFF_TWO_FACTOR": "always on in production: only DEBUG may turn it off",
     "PORT": "only `make run`'s local defaults follow it; production sets PORTAL_URL",
 }
 # Egress the portal needs: DNS, PostgreSQL, Redis, FLG over HTTPS, and SMTP.
