@@ -26,6 +26,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config):
+    # Passwords are hashed with the production algorithm at a thousandth of its rounds
+    # (tests.helpers): the suite makes hundreds, at about 0.3 s each otherwise.
+    from django.conf import settings
+
+    from tests.helpers import quick_hashers
+
+    settings.PASSWORD_HASHERS = quick_hashers(settings.PASSWORD_HASHERS)
+
+
 def pytest_collection_modifyitems(config, items):
     # Tests marked `postgres` prove what only PostgreSQL's row locks can: on another database
     # they would pass for the wrong reason, so they skip and say where they run.
