@@ -11,6 +11,9 @@ from django.test import Client
 
 from appointments.models import AppointmentType, Customer, LeadGroup
 
+# The marks that say which kind a test is (browser, subprocess, database), and their check.
+pytest_plugins = ["tests.markers"]
+
 PASSWORD = "correct-horse-battery"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Headless Chromium as root on a machine with no outbound network: no sandbox, no GPU, and

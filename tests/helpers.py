@@ -1,10 +1,18 @@
-"""Helpers the test modules share: the security-header check and the suite's password hasher."""
+"""Helpers the test modules share: the security-header check, start-up read in this process,
+and the suite's password hasher."""
 
 from __future__ import annotations
 
+import os
 import re
+import runpy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+from tests.processes import ROOT, clean_env
 
 
 def csp_of(response) -> dict[str, list[str]]:
@@ -36,6 +44,36 @@ def assert_security_headers(response) -> dict[str, list[str]]:
         assert f"{feature}=()" in response["Permissions-Policy"]
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
     return csp
+
+
+@contextmanager
+def environment(**env: str) -> Iterator[None]:
+    """os.environ as a fresh process started by tests.processes would have it, then as it was."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(clean_env(**env))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def settings_from(**env: str) -> dict[str, Any]:
+    """The settings bookingportal/settings.py builds from exactly this environment.
+
+    Run here, not in a `manage.py` process (a second of start-up each): what a bad value
+    raises comes out as ImproperlyConfigured, which manage.py and gunicorn print as one line
+    (tests/portal/test_settings.py proves that part in a real process).
+    """
+    with environment(**env):
+        return runpy.run_path(str(ROOT / "bookingportal" / "settings.py"))
+
+
+def gunicorn_config_from(**env: str) -> dict[str, Any]:
+    """What gunicorn.conf.py sets from exactly this environment (SystemExit for a bad value)."""
+    with environment(**env):
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
 class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):

@@ -74,6 +74,7 @@ def gunicorn_portal(tmp_path_factory):
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
+@pytest.mark.subprocess
 def test_gunicorn_answers_healthz(gunicorn_portal):
     url, _ = gunicorn_portal
     response = requests.get(url + "/healthz", timeout=5)
@@ -81,6 +82,7 @@ def test_gunicorn_answers_healthz(gunicorn_portal):
     assert response.text == "ok"
 
 
+@pytest.mark.subprocess
 def test_gunicorn_redirects_plain_http_to_https(gunicorn_portal):
     url, _ = gunicorn_portal
     response = requests.get(url + "/accounts/login/", allow_redirects=False, timeout=5)
@@ -88,6 +90,7 @@ def test_gunicorn_redirects_plain_http_to_https(gunicorn_portal):
     assert response.headers["Location"].startswith("https://")
 
 
+@pytest.mark.subprocess
 def test_gunicorn_serves_the_sign_in_page_with_every_header(gunicorn_portal):
     url, log = gunicorn_portal
     response = requests.get(url + "/accounts/login/", headers=HTTPS, timeout=5)
@@ -111,6 +114,7 @@ def test_gunicorn_serves_the_sign_in_page_with_every_header(gunicorn_portal):
     assert all(line["request_id"] != "-" for line in access)
 
 
+@pytest.mark.subprocess
 def test_gunicorn_serves_hashed_css_compressed(gunicorn_portal):
     url, _ = gunicorn_portal
     page = requests.get(url + "/accounts/login/", headers=HTTPS, timeout=5).text
@@ -124,6 +128,7 @@ def test_gunicorn_serves_hashed_css_compressed(gunicorn_portal):
     assert b".booking-frame" in gzip.decompress(response.raw.read())
 
 
+@pytest.mark.subprocess
 def test_an_flg_call_is_logged_with_its_fields_and_never_the_key(
     sandbox, customer, type_for_all, caplog
 ):
@@ -179,6 +184,7 @@ def test_the_session_limit_is_shared_through_redis(settings, customer):
     cache.clear()
 
 
+@pytest.mark.subprocess
 def test_hadolint_finds_nothing_at_warning_level_or_above():
     hadolint = BIN / "hadolint"
     if not hadolint.exists():

@@ -104,6 +104,7 @@ def test_production_redirects_to_https_except_health(client, settings):
     assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.subprocess
 def test_x_forwarded_proto_is_trusted_only_when_configured():
     env = {**PRODUCTION_ENV, "TRUSTED_PROXIES": "127.0.0.1"}
     code = (
@@ -116,12 +117,14 @@ def test_x_forwarded_proto_is_trusted_only_when_configured():
     assert untrusted.stdout.strip().splitlines()[-1] == "False", untrusted.stderr
 
 
+@pytest.mark.subprocess
 def test_the_deploy_check_passes_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
+@pytest.mark.subprocess
 def test_the_deploy_check_fails_with_the_sandbox_on():
     env = {**PRODUCTION_ENV, "FLG_SANDBOX": "1"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
