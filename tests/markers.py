@@ -25,7 +25,7 @@ import pytest
 # Fixtures that start a process, so every test using one is marked `subprocess`.
 PROCESS_FIXTURES = {"redis_server", "redis_cache"}
 # Fixtures that give a test the database (pytest-django's own, and its helper behind them).
-DATABASE_FIXTURES = {"_django_db_helper", "live_server", "django_db_blocker"}
+DATABASE_FIXTURES = {"_django_db_helper", "live_server"}
 # Audit events (PEP 578) that start a process.
 SPAWNS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.fork", "os.exec"}
 
@@ -42,6 +42,8 @@ def _audit(event: str, args: tuple) -> None:
 sys.addaudithook(_audit)
 
 
+# Before pytest's own hook, which deselects by `-m`.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
