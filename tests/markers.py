@@ -5,8 +5,8 @@
 - `subprocess`: starts a process of its own (manage.py, gunicorn, runserver, redis-server,
   hadolint...). Marked in the test files (a module's `pytestmark` where every test of it does,
   else a decorator), and here for a test that uses one of PROCESS_FIXTURES. A test that starts
-  a process without the mark fails and says so: `make test-quick` leaves these tests out, and
-  stays quick only while the mark is true.
+  a process without the mark fails in `make test-quick` (which leaves these out, and stays
+  quick only while the mark is true) and is a warning in `make test`, both saying how to mark it.
 - `database`: touches the test database. Set here, never by hand, from what pytest-django
   itself goes by: the `django_db` mark and the fixtures that open the database (`db`,
   `transactional_db`, `live_server`, and every fixture built on them). The PostgreSQL pass of
@@ -55,8 +55,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.database)
 
 
+def _leaves_out_processes(config: pytest.Config) -> bool:
+    """Whether this run's `-m` leaves out the `subprocess` tests (make test-quick)."""
+    return "not subprocess" in " ".join((config.option.markexpr or "").replace("(", " ").split())
+
+
 # From the start of a test's set-up (its module's and session's fixtures included) to the end
-# of its teardown: a test that starts a process without the mark fails, and says how to mark it.
+# of its teardown. A test that starts a process without the mark fails where that breaks a
+# promise (a run that leaves such tests out: make test-quick), and is a warning elsewhere.
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_setup(item):
     _started.clear()
@@ -70,9 +76,11 @@ def pytest_runtest_teardown(item, nextitem):
     if started and not (
         item.get_closest_marker("subprocess") or item.get_closest_marker("browser")
     ):
-        pytest.fail(
-            "this test starts a process, so `make test-quick` must leave it out: mark it "
-            "@pytest.mark.subprocess (tests/markers.py). It started: " + "; ".join(started[:3]),
-            pytrace=False,
+        why = (
+            "this test starts a process but is not marked @pytest.mark.subprocess "
+            "(tests/markers.py), so make test-quick runs it. It started: " + "; ".join(started[:3])
         )
+        if _leaves_out_processes(item.config):
+            pytest.fail(why, pytrace=False)
+        item.warn(pytest.PytestWarning(why))
     return result
