@@ -11,7 +11,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT) \
 	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef STAFF_TWO_FACTOR=0
 
-.PHONY: run test install lint bench clean
+.PHONY: run test test-quick install lint bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,23 +40,33 @@ run: $(VENV)/.runtime
 		"web: $(PY) manage.py runserver 127.0.0.1:$(PORT)" \
 		"worker: $(PY) manage.py run_worker"
 
-# The suite runs on SQLite, then again on PostgreSQL where it is reachable (row locks and
-# concurrency need it). REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.
+# The suite runs on SQLite, then on PostgreSQL where it is reachable (row locks and concurrency
+# need it). The PostgreSQL pass takes the tests that touch the database, and those marked
+# `postgres`: any other test cannot tell one database from another (tests/markers.py says why).
+# Browser tests run on SQLite only. REQUIRE_POSTGRES=1 (CI) turns "not reachable" into a failure.
+# Two processes share the tests (pytest-xdist), a file each at a time; PYTEST_WORKERS=0 runs
+# them in this one.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 PG_PROBE := import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: $(VENV)/.dev
-	$(PY) -m pytest
+	DATABASE_URL= $(PYTEST)
 	@if $(PY) -c "$(PG_PROBE)" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
-		echo "== The suite again on PostgreSQL ($(TEST_DATABASE_URL)), browser tests aside"; \
-		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -m "not browser"; \
+		echo "== On PostgreSQL ($(TEST_DATABASE_URL)): the tests that touch the database"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" $(PYTEST) -m "(database or postgres) and not browser"; \
 	elif [ -n "$(REQUIRE_POSTGRES)" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL), and REQUIRE_POSTGRES is set."; \
 		exit 1; \
 	else \
 		echo "== skipped: PostgreSQL not reachable at $(TEST_DATABASE_URL)"; \
-		echo "   (set TEST_DATABASE_URL to run the suite there too, with the locking tests)"; \
+		echo "   (set TEST_DATABASE_URL to run the database tests there too, with the locking tests)"; \
 	fi
+
+# The fast tests alone, on SQLite: no browser, no process started (manage.py, gunicorn, Redis).
+test-quick: $(VENV)/.dev
+	DATABASE_URL= $(PYTEST) -m "not subprocess and not browser"
 
 $(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt

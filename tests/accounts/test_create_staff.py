@@ -126,6 +126,7 @@ def test_it_refuses_what_is_not_an_email(password_file):
         create_staff("--email", "ops", "--password-file", str(password_file))
 
 
+@pytest.mark.subprocess
 def test_in_a_container_it_takes_the_password_on_standard_input(tmp_path):
     # As the README runs it: `... exec -i ... create_staff --password-file /dev/stdin`.
     env = {

@@ -372,6 +372,7 @@ def test_with_the_setting_off_the_password_opens_the_admin(app, settings):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.subprocess
 def test_the_setting_may_be_off_only_when_debugging():
     refused = manage("check", SECRET_KEY="x" * 50, STAFF_TWO_FACTOR="0")
     assert refused.returncode != 0
@@ -381,6 +382,7 @@ def test_the_setting_may_be_off_only_when_debugging():
     assert manage("check", DEBUG="1", STAFF_TWO_FACTOR="0").returncode == 0
 
 
+@pytest.mark.subprocess
 def test_make_run_turns_it_off_for_its_demo_admin_and_says_so():
     dry = subprocess.run(
         ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True

@@ -116,6 +116,7 @@ print("took {n}")
 """
 
 
+@pytest.mark.subprocess
 @needs_redis
 def test_two_workers_count_one_customer_together_through_redis(settings):
     # A customer id no other run uses: the keys expire by themselves, and nothing is flushed,

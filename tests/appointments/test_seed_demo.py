@@ -108,6 +108,7 @@ def test_the_sandbox_leads_are_the_demo_customers_as_flg_would_send_them():
         assert (lead.lead_group_name, lead.status) == (c.lead_group.name, c.flg_status)
 
 
+@pytest.mark.subprocess
 def test_make_run_wires_the_sandbox_to_the_portals_webhook(capsys, settings):
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     assert f"FLG_WEBHOOK_TOKEN={demo.DEMO_WEBHOOK_TOKEN}" in makefile

@@ -139,6 +139,7 @@ def test_the_kustomization_names_only_files_that_exist():
     assert all((MANIFESTS / name).is_file() for name in resources)
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl is not installed; files are checked alone"
 )
@@ -323,6 +324,7 @@ def test_the_configmap_holds_no_secret_and_is_for_production():
     assert data["TRUSTED_PROXIES"]
 
 
+@pytest.mark.subprocess
 def test_the_configmap_passes_the_deploy_check():
     env = {
         **manifest("configmap.yaml")["data"],

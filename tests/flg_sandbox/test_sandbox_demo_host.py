@@ -86,6 +86,7 @@ def webhook_url(**env: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.subprocess
 def test_the_push_goes_to_the_portals_own_address_wherever_http_is_redirected():
     demo = {"SECRET_KEY": "demo-host-" + "k" * 50, "DEBUG": "0", "FLG_SANDBOX_DEMO_HOST": "1"}
     assert webhook_url(**demo, PORTAL_URL="https://demo.example.com") == (
@@ -147,6 +148,7 @@ print(json.dumps({{
 """
 
 
+@pytest.mark.subprocess
 def test_on_a_demo_host_behind_https_the_sandbox_push_reaches_the_portal(tmp_path):
     proxy_port = free_port()
     env = {

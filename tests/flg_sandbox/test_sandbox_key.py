@@ -103,6 +103,7 @@ PRODUCTION_LIKE = {
 }
 
 
+@pytest.mark.subprocess
 def test_with_debug_off_the_sandbox_is_not_mounted_and_the_check_is_an_error():
     check = manage("check", **PRODUCTION_LIKE)
     shell = manage("shell", "-c", MOUNTED, **PRODUCTION_LIKE)
@@ -112,6 +113,7 @@ def test_with_debug_off_the_sandbox_is_not_mounted_and_the_check_is_an_error():
     assert shell.stdout.strip().splitlines()[-1] == "not mounted", shell.stderr
 
 
+@pytest.mark.subprocess
 def test_a_declared_demo_host_mounts_it_with_a_warning():
     env = {**PRODUCTION_LIKE, "FLG_SANDBOX_DEMO_HOST": "1"}
     check = manage("check", **env)
@@ -122,6 +124,7 @@ def test_a_declared_demo_host_mounts_it_with_a_warning():
     assert shell.stdout.strip().splitlines()[-1] == "mounted", shell.stderr
 
 
+@pytest.mark.subprocess
 def test_with_debug_on_it_mounts_without_a_demo_host():
     env = {**PRODUCTION_LIKE, "DEBUG": "1"}
     check = manage("check", **env)

@@ -87,6 +87,7 @@ def test_a_declared_utf_8_or_latin_1_body_is_still_read():
     assert answer.status_code == 200, answer.content
 
 
+@pytest.mark.subprocess
 def test_gunicorn_answers_400_to_each_such_charset_on_every_form_and_the_webhook(tmp_path):
     env = {
         "SECRET_KEY": "bad-encodings-test-" + "s" * 50,

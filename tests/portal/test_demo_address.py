@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from django.core.checks import run_checks
 
+from tests.helpers import settings_from
 from tests.processes import ROOT, manage
-
-PRINT = (
-    "from django.conf import settings as s; "
-    "print(s.FLG_BASE_URL, ','.join(s.FLG_BOOKING_HOSTS), s.PORTAL_URL, sep='|')"
-)
 
 
 def addresses(**env: str) -> list[str]:
-    result = manage("shell", "-c", PRINT, DEBUG="1", **env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1].split("|")
+    """The FLG base, the booking hosts and the portal's address the settings derive."""
+    s = settings_from(DEBUG="1", **env)
+    return [s["FLG_BASE_URL"], ",".join(s["FLG_BOOKING_HOSTS"]), s["PORTAL_URL"]]
 
 
 def test_the_local_defaults_follow_port():
@@ -33,6 +30,7 @@ def test_the_local_defaults_follow_port():
     ]
 
 
+@pytest.mark.subprocess
 def test_make_run_serves_on_port_and_turns_on_demo_mode():
     dry = subprocess.run(
         ["make", "-n", "run", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -77,6 +75,7 @@ def test_the_check_is_quiet_when_the_hosts_match(settings):
     assert not [m for m in run_checks() if m.id == "flg.W004"]
 
 
+@pytest.mark.subprocess
 def test_the_check_warns_from_the_command_line():
     result = manage(
         "check",

@@ -87,6 +87,7 @@ PRODUCTION_ENV = {
 }
 
 
+@pytest.mark.subprocess
 def test_trusted_proxies_takes_addresses_and_ranges():
     done = manage("shell", "-c", SHOW, **PRODUCTION_ENV, TRUSTED_PROXIES=" 10.0.0.5, fd00::/8 ")
     assert done.returncode == 0, done.stderr
@@ -95,6 +96,7 @@ def test_trusted_proxies_takes_addresses_and_ranges():
     )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("entry", ["proxy.internal", "10.0.0.5/8", "10.0.0.300"])
 def test_a_bad_trusted_proxy_stops_start_up_with_one_line_naming_it(entry):
     done = manage("check", **PRODUCTION_ENV, TRUSTED_PROXIES=f"10.0.0.1,{entry}")
@@ -105,12 +107,14 @@ def test_a_bad_trusted_proxy_stops_start_up_with_one_line_naming_it(entry):
     assert repr(entry) in last
 
 
+@pytest.mark.subprocess
 def test_the_old_switch_says_what_replaced_it():
     done = manage("check", **PRODUCTION_ENV, TRUST_X_FORWARDED_PROTO="1")
     assert done.returncode != 0
     assert "TRUSTED_PROXIES" in done.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.subprocess
 def test_gunicorn_trusts_the_same_proxies():
     code = "import runpy; print(runpy.run_path('gunicorn.conf.py')['forwarded_allow_ips'])"
     read = subprocess.run(

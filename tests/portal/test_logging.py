@@ -228,6 +228,7 @@ def json_lines(text: str) -> list[dict]:
     return parsed
 
 
+@pytest.mark.subprocess
 def test_every_line_gunicorn_and_the_portal_write_is_json(tmp_path):
     server = Gunicorn(tmp_path / "gunicorn.log", **gunicorn_env(tmp_path))
     try:
@@ -260,6 +261,7 @@ def test_every_line_gunicorn_and_the_portal_write_is_json(tmp_path):
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
 
 
+@pytest.mark.subprocess
 def test_a_configuration_error_under_gunicorn_is_one_json_line_and_gunicorn_stops(tmp_path):
     server = Gunicorn(tmp_path / "gunicorn.log", **gunicorn_env(tmp_path, DATABASE_URL="nonsense"))
     try:

@@ -211,6 +211,7 @@ def per_worker_requests(directory: Path, method: str) -> dict[int, float]:
     return counts
 
 
+@pytest.mark.subprocess
 def test_two_gunicorn_workers_counts_add_up_on_one_page(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()

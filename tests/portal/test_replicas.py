@@ -26,7 +26,7 @@ import requests
 from tests.processes import Gunicorn, free_port, manage
 
 # Runs in `make test`'s PostgreSQL pass, on that server, in a database of its own.
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 
 def admin_url() -> str:

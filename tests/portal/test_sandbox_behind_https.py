@@ -9,6 +9,9 @@ from django.test import Client
 
 from tests.processes import manage
 
+# Every test here reads the settings a fresh `manage.py` process builds.
+pytestmark = pytest.mark.subprocess
+
 TYPE_ID = "39594a1c-72db-4990-a63f-8d5139a5e4e1"  # type_for_all
 
 SHOW = (

@@ -15,41 +15,12 @@ from django.utils import timezone
 
 from flg.sessions import booking_origins as frame_sources
 from tests.conftest import CHROMIUM, PASSWORD, staff_sign_in
+from tests.helpers import assert_security_headers, csp_of
 
 pytestmark = pytest.mark.django_db
 
 STAFF_EMAIL = "boss@example.com"
 STAFF_PASSWORD = "pw-boss-correct-1"
-
-
-def csp_of(response) -> dict[str, list[str]]:
-    """The Content-Security-Policy as {directive: [sources]}."""
-    policy = {}
-    for part in response["Content-Security-Policy"].split(";"):
-        name, *sources = part.split()
-        policy[name] = sources
-    return policy
-
-
-def assert_security_headers(response) -> dict[str, list[str]]:
-    csp = csp_of(response)
-    assert csp["default-src"] == ["'self'"]
-    assert csp["script-src"] == ["'self'"]
-    assert csp["style-src"] == ["'self'"]
-    assert csp["frame-ancestors"] == ["'none'"]
-    assert csp["object-src"] == ["'none'"]
-    assert csp["base-uri"] == ["'none'"]
-    assert csp["form-action"] == ["'self'"]
-    assert "unsafe-inline" not in response["Content-Security-Policy"]
-    assert "unsafe-eval" not in response["Content-Security-Policy"]
-    assert response["X-Frame-Options"] == "DENY"
-    assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Referrer-Policy"] == "same-origin"
-    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
-    for feature in ("camera", "microphone", "geolocation", "payment"):
-        assert f"{feature}=()" in response["Permissions-Policy"]
-    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
-    return csp
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Settings come from the environment, secure by default, and fail with one clear line."""
+"""Settings come from the environment, secure by default, and fail with one clear line.
+
+The settings are read here, in this process, from exactly the environment a test gives
+(tests.helpers.settings_from); a few tests start the real thing, `manage.py` or gunicorn, to
+prove a bad value stops it with that one line and no traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,76 +13,63 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from bookingportal.settings import parse_flg_domain
+from tests.helpers import gunicorn_config_from, settings_from
 from tests.processes import BIN, ROOT, clean_env, manage
 
-NAMES = [
-    "DEBUG",
-    "ENGINE",
-    "FLG_BASE_URL",
-    "FLG_API_KEY",
-    "FLG_BOOKING_HOSTS",
-    "ALLOWED_HOSTS",
-    "LANGUAGE_CODE",
-    "TIME_ZONE",
-    "USE_TZ",
-    "PORTAL_NAME",
-]
-PRINT = (
-    "from django.conf import settings as s; "
-    "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.FLG_BASE_URL, s.FLG_API_KEY, "
-    "','.join(s.FLG_BOOKING_HOSTS), ','.join(s.ALLOWED_HOSTS), s.LANGUAGE_CODE, s.TIME_ZONE, "
-    "s.USE_TZ, s.PORTAL_NAME, sep='|')"
-)
+
+def refusal(**env: str) -> str:
+    """The one line the settings stop start-up with, for this environment."""
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_from(**env)
+    message = str(refused.value)
+    assert "\n" not in message
+    return message
 
 
-def settings_from(**env: str) -> dict[str, str]:
-    """The settings a fresh process builds from exactly this environment."""
-    result = manage("shell", "-c", PRINT, **env)
-    assert result.returncode == 0, result.stderr
-    return dict(zip(NAMES, result.stdout.strip().splitlines()[-1].split("|"), strict=True))
-
-
+@pytest.mark.subprocess
 def test_it_refuses_to_start_without_a_secret_key_in_production():
     result = manage("check")
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Configuration error: ")
     assert "SECRET_KEY" in lines[0]
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.subprocess
 def test_it_starts_without_a_secret_key_when_debugging():
     result = manage("check", DEBUG="1")
     assert result.returncode == 0, result.stderr
 
 
 def test_debug_is_off_unless_set():
-    assert settings_from(SECRET_KEY="x" * 50)["DEBUG"] == "False"
+    assert settings_from(SECRET_KEY="x" * 50)["DEBUG"] is False
 
 
 def test_it_defaults_to_sqlite_and_local_hosts_in_british_time():
     s = settings_from(DEBUG="1")
-    assert s["ENGINE"] == "django.db.backends.sqlite3"
-    assert s["ALLOWED_HOSTS"] == "localhost,127.0.0.1"
-    assert (s["LANGUAGE_CODE"], s["TIME_ZONE"], s["USE_TZ"]) == ("en-gb", "Europe/London", "True")
+    assert s["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert s["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
+    assert (s["LANGUAGE_CODE"], s["TIME_ZONE"], s["USE_TZ"]) == ("en-gb", "Europe/London", True)
 
 
 def test_database_url_switches_to_postgresql_without_code_changes():
     s = settings_from(DEBUG="1", DATABASE_URL="postgres://u@db.example:5432/portal")
-    assert s["ENGINE"] == "django.db.backends.postgresql"
+    assert s["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def test_the_sandbox_is_the_default_flg_when_switched_on():
     s = settings_from(DEBUG="1", FLG_SANDBOX="1")
     assert s["FLG_BASE_URL"] == "http://127.0.0.1:8000/sandbox"
     assert s["FLG_API_KEY"] == "sandbox-appointments-key"
-    assert s["FLG_BOOKING_HOSTS"] == "127.0.0.1:8000"
+    assert s["FLG_BOOKING_HOSTS"] == ["127.0.0.1:8000"]
 
 
 def test_a_bare_flg_domain_becomes_an_https_base_with_flgs_booking_host():
     s = settings_from(DEBUG="1", FLG_DOMAIN="demo.flg360.co.uk")
     assert s["FLG_BASE_URL"] == "https://demo.flg360.co.uk"
-    assert s["FLG_BOOKING_HOSTS"] == "platform.getflg.com"
+    assert s["FLG_BOOKING_HOSTS"] == ["platform.getflg.com"]
     assert s["FLG_API_KEY"] == ""
 
 
@@ -97,20 +89,12 @@ def test_it_reads_an_env_file_but_the_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("SECRET_KEY=from-the-file\nPORTAL_NAME=From the file\nDEBUG=0\n")
     s = settings_from(ENV_FILE=str(env_file), DEBUG="1")
-    assert s["DEBUG"] == "True"
+    assert s["DEBUG"] is True
     assert s["PORTAL_NAME"] == "From the file"
 
 
 def test_mail_goes_through_the_smtp_server_the_environment_names():
-    show = (
-        "from django.conf import settings as s; "
-        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, "
-        "s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_TIMEOUT, s.DEFAULT_FROM_EMAIL, sep='|')"
-    )
-    result = manage(
-        "shell",
-        "-c",
-        show,
+    s = settings_from(
         DEBUG="1",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="smtp.example.com",
@@ -120,24 +104,23 @@ def test_mail_goes_through_the_smtp_server_the_environment_names():
         EMAIL_USE_TLS="1",
         DEFAULT_FROM_EMAIL="bookings@acme.example",
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1].split("|") == [
+    names = ["EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER"]
+    names += ["EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL"]
+    assert [s[name] for name in names] == [
         "django.core.mail.backends.smtp.EmailBackend",
         "smtp.example.com",
-        "587",
+        587,
         "portal",
         "mail-secret",
-        "True",
-        "10",
+        True,
+        10,
         "bookings@acme.example",
     ]
 
 
 def test_mail_cannot_use_tls_and_ssl_at_once():
-    result = manage("check", DEBUG="1", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
-    assert result.returncode != 0
-    assert result.stderr.strip() == (
-        "Configuration error: Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both."
+    assert refusal(DEBUG="1", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1") == (
+        "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both."
     )
 
 
@@ -178,12 +161,16 @@ def test_mail_cannot_use_tls_and_ssl_at_once():
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line(name, value, words):
-    result = manage("check", **{"SECRET_KEY": "x" * 50, name: value})
+    assert words in refusal(**{"SECRET_KEY": "x" * 50, name: value})
+
+
+@pytest.mark.subprocess
+def test_manage_py_says_a_bad_value_in_one_line_without_a_traceback():
+    result = manage("check", SECRET_KEY="x" * 50, FLG_TIMEOUT="ten")
     assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert words in lines[0]
-    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "Configuration error: FLG_TIMEOUT must be a whole number, not 'ten'."
+    )
 
 
 @pytest.mark.parametrize(
@@ -224,6 +211,7 @@ def test_flg_domain_rejects_anything_else(raw):
         parse_flg_domain(raw)
 
 
+@pytest.mark.subprocess
 def test_the_sandbox_is_mounted_only_when_switched_on():
     code = (
         "from django.test import Client; "
@@ -244,17 +232,14 @@ def test_the_sandbox_is_mounted_only_when_switched_on():
 
 
 def test_a_bad_database_url_is_quoted_without_its_password():
-    result = manage("check", SECRET_KEY="x" * 50, DATABASE_URL="mysql://portal:s3cret-pw@db/x")
-    assert result.returncode != 0
-    assert "mysql://portal:***@db/x" in result.stderr
-    assert "s3cret-pw" not in result.stderr
+    message = refusal(SECRET_KEY="x" * 50, DATABASE_URL="mysql://portal:s3cret-pw@db/x")
+    assert "mysql://portal:***@db/x" in message
+    assert "s3cret-pw" not in message
 
 
 def test_a_redis_cache_url_is_taken_as_it_is():
-    show = "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'])"
-    result = manage("shell", "-c", show, DEBUG="1", CACHE_URL="rediss://:pw@cache.example:6380/2")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "rediss://:pw@cache.example:6380/2"
+    s = settings_from(DEBUG="1", CACHE_URL="rediss://:pw@cache.example:6380/2")
+    assert s["CACHES"]["default"]["LOCATION"] == "rediss://:pw@cache.example:6380/2"
 
 
 @pytest.mark.parametrize(
@@ -268,19 +253,28 @@ def test_a_redis_cache_url_is_taken_as_it_is():
     ],
 )
 def test_a_bad_gunicorn_value_stops_start_up_with_one_line(name, value, words):
+    with pytest.raises(SystemExit) as stopped:
+        gunicorn_config_from(SECRET_KEY="x" * 50, **{name: value})
+    line = str(stopped.value.code)
+    assert "\n" not in line
+    assert line.startswith("Configuration error: ")
+    assert words in line
+
+
+@pytest.mark.subprocess
+def test_gunicorn_stops_on_a_bad_value_with_its_one_line():
     result = subprocess.run(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--check-config", "bookingportal.wsgi"],
         cwd=ROOT,
-        env=clean_env(SECRET_KEY="x" * 50, **{name: value}),
+        env=clean_env(SECRET_KEY="x" * 50, GUNICORN_THREADS="eight"),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Configuration error: ")
-    assert words in lines[0]
+    assert result.stderr.strip() == (
+        "Configuration error: GUNICORN_THREADS must be a whole number, not 'eight'."
+    )
 
 
 GOOD_TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-new"
@@ -298,45 +292,31 @@ GOOD_TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-new"
     ],
 )
 def test_a_weak_webhook_token_stops_start_up_with_one_line_saying_how_to_make_one(token, words):
-    result = manage("check", SECRET_KEY="x" * 50, FLG_WEBHOOK_TOKEN=token)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "FLG_WEBHOOK_TOKEN" in lines[0] and words in lines[0]
-    assert "secrets.token_urlsafe(32)" in lines[0]
-    assert GOOD_TOKEN not in lines[0]
-    assert "Traceback" not in result.stderr
+    line = refusal(SECRET_KEY="x" * 50, FLG_WEBHOOK_TOKEN=token)
+    assert "FLG_WEBHOOK_TOKEN" in line and words in line
+    assert "secrets.token_urlsafe(32)" in line
+    assert GOOD_TOKEN not in line
 
 
 def test_the_webhook_settings_are_read_from_the_environment():
-    show = (
-        "from django.conf import settings as s; "
-        "print(s.FLG_WEBHOOK_TOKENS, s.FLG_WEBHOOK_NO_BOOKING_STATUSES, "
-        "s.FLG_WEBHOOK_INVITE_NEW, s.FLG_WEBHOOK_LOG_DAYS, s.FLG_SANDBOX_WEBHOOK_URL, sep='|')"
-    )
-    result = manage(
-        "shell",
-        "-c",
-        show,
+    s = settings_from(
         DEBUG="1",
         FLG_WEBHOOK_TOKEN=f" {GOOD_TOKEN} , {GOOD_TOKEN}-old ",
         FLG_WEBHOOK_NO_BOOKING_STATUSES="Dead, Closed ,",
         FLG_WEBHOOK_INVITE_NEW="yes",
         FLG_WEBHOOK_LOG_DAYS="90",
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1].split("|") == [
-        f"['{GOOD_TOKEN}', '{GOOD_TOKEN}-old']",
-        "['Dead', 'Closed']",
-        "True",
-        "90",
+    names = ["FLG_WEBHOOK_TOKENS", "FLG_WEBHOOK_NO_BOOKING_STATUSES", "FLG_WEBHOOK_INVITE_NEW"]
+    names += ["FLG_WEBHOOK_LOG_DAYS", "FLG_SANDBOX_WEBHOOK_URL"]
+    assert [s[name] for name in names] == [
+        [GOOD_TOKEN, f"{GOOD_TOKEN}-old"],
+        ["Dead", "Closed"],
+        True,
+        90,
         "",
     ]
 
 
 def test_without_a_webhook_token_there_is_no_webhook_and_nothing_else_changes():
-    show = (
-        "from django.conf import settings as s; print(s.FLG_WEBHOOK_TOKENS, s.FLG_WEBHOOK_LOG_DAYS)"
-    )
-    result = manage("shell", "-c", show, DEBUG="1", FLG_SANDBOX="1")
-    assert result.stdout.strip().splitlines()[-1] == "[] 30"
+    s = settings_from(DEBUG="1", FLG_SANDBOX="1")
+    assert (s["FLG_WEBHOOK_TOKENS"], s["FLG_WEBHOOK_LOG_DAYS"]) == ([], 30)
