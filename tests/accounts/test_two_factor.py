@@ -385,7 +385,11 @@ def test_the_setting_may_be_off_only_when_debugging():
 @pytest.mark.subprocess
 def test_make_run_turns_it_off_for_its_demo_admin_and_says_so():
     dry = subprocess.run(
-        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     # The launcher's line starts web and worker, with the settings both share.
     serve = next(line for line in dry.splitlines() if "bookingportal.launcher" in line)

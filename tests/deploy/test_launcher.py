@@ -17,6 +17,8 @@ import pytest
 
 from bookingportal import launcher
 
+pytestmark = pytest.mark.subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 # A stand-in for runserver or run_worker: it records its pid, then serves until told to stop.
 # On SIGTERM it takes a moment (an email being sent) and records that it stopped gracefully.

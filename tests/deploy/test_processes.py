@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+pytestmark = pytest.mark.subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 # Heroku's and foreman's (and honcho's) reading of a Procfile line; anything else is ignored.
 PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
@@ -47,7 +49,7 @@ def compose() -> dict[str, Any]:
 def make_dry_run(port: int) -> list[str]:
     """What `make run` would execute, one command per entry (continuation lines joined)."""
     result = subprocess.run(
-        ["make", "--dry-run", "--always-make", "run", f"PORT={port}"],
+        ["make", "--no-print-directory", "--dry-run", "--always-make", "run", f"PORT={port}"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -6,6 +6,8 @@ import pytest
 
 from tests.processes import manage
 
+pytestmark = pytest.mark.subprocess
+
 PRINT = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
 
 

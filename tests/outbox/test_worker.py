@@ -13,7 +13,7 @@ import pytest
 
 from tests.processes import ROOT, clean_env, free_port
 
-pytestmark = pytest.mark.queue
+pytestmark = [pytest.mark.queue, pytest.mark.subprocess]
 
 SECRET = "worker-tests-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 CUSTOMERS = 6

@@ -13,7 +13,7 @@ from tests.outbox.test_worker import Setup
 from tests.portal.test_database_outage import Gate
 from tests.processes import ROOT
 
-pytestmark = pytest.mark.queue
+pytestmark = [pytest.mark.queue, pytest.mark.subprocess]
 
 NAME = "h_queue_worker_outage"
 

@@ -19,6 +19,8 @@ import requests
 from tests.flg.test_webhooks import FLG_LEAD
 from tests.processes import Gunicorn, free_port, manage
 
+pytestmark = pytest.mark.subprocess
+
 PASSWORD = "a-long-enough-password-9"
 WEBHOOK = "gunicorn-attacks-webhook-token-0123456789abcdef"
 SEED = f"""

@@ -241,6 +241,7 @@ def test_gunicorns_own_log_masks_and_its_access_log_is_off(log_format, monkeypat
 # --- runserver (make run) ---------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("log_format", ["json", "plain"])
 def test_runservers_lines_hold_no_token(tmp_path: Path, log_format):
     port = free_port()

@@ -26,7 +26,7 @@ from tests.portal.test_database_outage import Gate
 from tests.portal.test_replicas import ADMIN_URL, postgres_admin
 from tests.processes import Gunicorn, manage
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 WEBHOOK_TOKEN = "Wq7Lk2Rt9Yb4Vc8Xm1Nj6Hg3Fd5Sa0Ze-logs"
 SANDBOX_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0" * 3
