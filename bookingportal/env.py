@@ -23,7 +23,8 @@ from flg.net import is_loopback
 env = environ.Env()
 
 
-def _bool(name: str, default: bool) -> bool:
+def env_bool(name: str, default: bool) -> bool:
+    """A yes or no: 1/0, true/false, yes/no, on/off; unset or blank is the default."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -35,7 +36,8 @@ def _bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
 
 
-def _int(name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number no smaller than minimum; unset or blank is the default."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -48,17 +50,18 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """A URL as it may be quoted in an error: without the password it may hold."""
     return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
 
 
-def _url_port(name: str, raw: str) -> None:
+def check_url_port(name: str, raw: str) -> None:
+    """Refuse a URL whose port is not a number (urlsplit only says so when asked)."""
     try:
         urlsplit(raw).port  # noqa: B018 (parsing it is the check)
     except ValueError:
         raise ImproperlyConfigured(
-            f"{name} {_redacted(raw)!r} has a port that is not a number."
+            f"{name} {redacted(raw)!r} has a port that is not a number."
         ) from None
 
 
@@ -72,18 +75,18 @@ def parse_database_url(name: str, raw: str) -> dict[str, Any]:
     if scheme not in DATABASE_SCHEMES:
         raise ImproperlyConfigured(
             f"{name} must be postgres://user:password@host:5432/name or sqlite:///path, "
-            f"not {_redacted(value)!r}."
+            f"not {redacted(value)!r}."
         )
-    _url_port(name, value)
+    check_url_port(name, value)
     try:
         config: dict[str, Any] = environ.Env.db_url_config(value)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} is not a database URL ({exc})."
+            f"{name} {redacted(value)!r} is not a database URL ({exc})."
         ) from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} names no database; "
+            f"{name} {redacted(value)!r} names no database; "
             "use postgres://user:password@host:5432/name."
         )
     return config
@@ -99,18 +102,18 @@ def parse_cache_url(name: str, raw: str) -> dict[str, Any]:
     if scheme not in CACHE_SCHEMES:
         raise ImproperlyConfigured(
             f"{name} must be redis://host:6379/0 (or rediss:// for TLS; locmemcache:// for a "
-            f"single process), not {_redacted(value)!r}."
+            f"single process), not {redacted(value)!r}."
         )
-    _url_port(name, value)
+    check_url_port(name, value)
     if scheme.startswith("redis") and not urlsplit(value).hostname:
         raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} names no host; use redis://host:6379/0."
+            f"{name} {redacted(value)!r} names no host; use redis://host:6379/0."
         )
     config: dict[str, Any] = environ.Env.cache_url_config(value)
     return config
 
 
-def _hosts(name: str, default: list[str]) -> list[str]:
+def env_hosts(name: str, default: list[str]) -> list[str]:
     """A comma-separated list of host names (a leading dot for subdomains; no scheme or path)."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
@@ -124,7 +127,7 @@ def _hosts(name: str, default: list[str]) -> list[str]:
     return hosts
 
 
-def _origins(name: str) -> list[str]:
+def env_origins(name: str) -> list[str]:
     """A comma-separated list of origins: scheme and host, e.g. https://book.example.com."""
     origins = [o.strip() for o in os.environ.get(name, "").split(",") if o.strip()]
     for origin in origins:
@@ -136,7 +139,8 @@ def _origins(name: str) -> list[str]:
     return origins
 
 
-def _email(name: str, default: str) -> str:
+def env_email(name: str, default: str) -> str:
+    """An email address, bare or as Name <address>, returned as given."""
     raw = env.str(name, default=default).strip()
     address = parseaddr(raw)[1]
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
@@ -146,7 +150,7 @@ def _email(name: str, default: str) -> str:
     return raw
 
 
-def _dotted_class(name: str, default: str) -> str:
+def env_dotted_class(name: str, default: str) -> str:
     """A class named by its dotted path, whose module must exist."""
     raw = env.str(name, default=default).strip()
     module, _, cls = raw.rpartition(".")
@@ -218,7 +222,7 @@ MIN_WEBHOOK_TOKEN_VARIETY = 8
 _HOW_TO_MAKE_ONE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
-def _webhook_tokens(name: str) -> list[str]:
+def env_webhook_tokens(name: str) -> list[str]:
     """The URL secrets of the lead webhook: none (no endpoint), one, or two during a change."""
     tokens = [t.strip() for t in os.environ.get(name, "").split(",") if t.strip()]
     if len(tokens) > 2:
@@ -238,3 +242,16 @@ def _webhook_tokens(name: str) -> list[str]:
                 f"'~' (at most 200); {_HOW_TO_MAKE_ONE}"
             )
     return tokens
+
+
+def env_log_format(name: str, *, debug: bool) -> str:
+    """json or plain: json unless the variable says plain, or DEBUG is on and it is unset.
+
+    One rule for the portal's lines (settings.LOGGING) and gunicorn's own (gunicorn.conf.py).
+    """
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return "plain" if debug else "json"
+    if raw not in {"json", "plain"}:
+        raise ImproperlyConfigured(f"{name} must be json or plain, not {raw!r}.")
+    return raw
