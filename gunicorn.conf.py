@@ -3,8 +3,9 @@
 Threaded workers: a booking start waits on FLG (up to FLG_TIMEOUT), and a thread can serve
 other customers meanwhile, where a sync worker would sit idle.
 
-This file is read by gunicorn's master before any of the portal is loaded, so it reads the
-environment itself; a bad value stops start-up with one line, as the settings do.
+This file is read by gunicorn's master before Django is configured, so it reads the environment
+through bookingportal.env alone (nothing there needs Django's settings); a bad value stops
+start-up with one line, as the settings do.
 """
 
 from __future__ import annotations
@@ -14,40 +15,26 @@ import shutil
 import sys
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 
-def _int(name: str, default: int, *, minimum: int = 1) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        sys.exit(f"Configuration error: {name} must be a whole number, not {raw!r}.")
-    if value < minimum:
-        sys.exit(f"Configuration error: {name} must be at least {minimum}, not {value}.")
-    return value
+from bookingportal.env import env_bool, env_int, env_log_format
 
-
-def _log_format() -> str:
-    """json or plain, by the settings' rule: json unless LOG_FORMAT or DEBUG says otherwise."""
-    raw = os.environ.get("LOG_FORMAT", "").strip().lower()
-    if raw not in {"", "json", "plain"}:
-        sys.exit(f"Configuration error: LOG_FORMAT must be json or plain, not {raw!r}.")
-    if raw:
-        return raw
-    debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
-    return "plain" if debug else "json"
-
+# Read as the settings read them, with the same sentences (bookingportal.env needs no Django
+# settings); here a bad value ends start-up with that sentence as its one line.
+try:
+    workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
+    threads = env_int("GUNICORN_THREADS", 8, minimum=1)
+    # Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
+    timeout = env_int("FLG_TIMEOUT", 10, minimum=1) + 20
+    max_requests = env_int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
+    _log_format = env_log_format("LOG_FORMAT", debug=env_bool("DEBUG", False))
+except ImproperlyConfigured as exc:
+    sys.exit(f"Configuration error: {exc}")
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = _int("WEB_CONCURRENCY", 2)
-threads = _int("GUNICORN_THREADS", 8)
 worker_class = "gthread"
-# Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
-timeout = _int("FLG_TIMEOUT", 10) + 20
 graceful_timeout = 30
 keepalive = 5
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
 max_requests_jitter = 200
 # The portal logs one structured line per request itself.
 accesslog = None
@@ -73,7 +60,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # token from a URL. The formatters and the filter import nothing of Django's.
 _handler = {
     "class": "logging.StreamHandler",
-    "formatter": _log_format(),
+    "formatter": _log_format,
     "filters": ["mask_secrets"],
     "stream": "ext://sys.stderr",
 }
@@ -130,8 +117,6 @@ def settings_check(server: Any) -> None:
     shutdown, with a traceback.) The module is then forgotten: each worker reads it afresh,
     FLG_API_KEY_FILE included."""
     import importlib
-
-    from django.core.exceptions import ImproperlyConfigured
 
     try:
         importlib.import_module("bookingportal.settings")

@@ -129,18 +129,18 @@ def _email_too_long(email: str) -> bool:
     return len(accounts.email_normalise(email)) > limit or len(accounts.email_stored(email)) > limit
 
 
-def _names(delivery: webhooks.LeadDelivery) -> tuple[str, str]:
+def _names(delivery: webhooks.LeadPayload) -> tuple[str, str]:
     first, last = delivery.first_name, delivery.last_name
     if not first and not last and delivery.full_name:
         first, _, last = delivery.full_name.partition(" ")
     return first[:NAME_LENGTH], last.strip()[:NAME_LENGTH]
 
 
-def _status(delivery: webhooks.LeadDelivery) -> str:
+def _status(delivery: webhooks.LeadPayload) -> str:
     return delivery.status[: Customer._meta.get_field("flg_status").max_length]
 
 
-def _lead_group(delivery: webhooks.LeadDelivery) -> tuple[LeadGroup | None, bool]:
+def _lead_group(delivery: webhooks.LeadPayload) -> tuple[LeadGroup | None, bool]:
     """The delivery's lead group, found or created, renamed to FLG's name; and if renamed."""
     if delivery.lead_group_id is None:
         return None, False
@@ -159,7 +159,7 @@ def _lead_group(delivery: webhooks.LeadDelivery) -> tuple[LeadGroup | None, bool
 # --- Applying it ----------------------------------------------------------------------------
 
 
-def _lead_create(delivery: webhooks.LeadDelivery, email: str) -> _Applied:
+def _lead_create(delivery: webhooks.LeadPayload, email: str) -> _Applied:
     if not email:
         return _Applied(Outcome.SKIPPED, "No valid email address, so the lead could not sign in.")
     if _email_too_long(email):
@@ -199,7 +199,7 @@ def _lead_create(delivery: webhooks.LeadDelivery, email: str) -> _Applied:
 
 
 def _lead_update(
-    customer: Customer, delivery: webhooks.LeadDelivery, email: str
+    customer: Customer, delivery: webhooks.LeadPayload, email: str
 ) -> tuple[_Applied, str]:
     """Apply the delivery to a known customer; also the old email address, when it changed."""
     user = customer.user
@@ -256,7 +256,7 @@ def _lead_update(
     return _Applied(outcome, reason, changed=changed, customer=customer), old_email
 
 
-def _lead_apply(delivery: webhooks.LeadDelivery) -> tuple[_Applied, str]:
+def _lead_apply(delivery: webhooks.LeadPayload) -> tuple[_Applied, str]:
     email = _valid_email(delivery.email)
     customer = (
         Customer.objects.select_for_update(of=("self",))
@@ -280,7 +280,7 @@ def _invite(record: LeadDelivery, customer: Customer) -> None:
     record.invited = True
 
 
-def lead_upsert(*, delivery: webhooks.LeadDelivery, source: str | None = None) -> LeadDelivery:
+def lead_upsert(*, delivery: webhooks.LeadPayload, source: str | None = None) -> LeadDelivery:
     """Create or update the customer of the delivered lead, in one transaction, and record it.
 
     Returns the delivery's record: its outcome, and a reason when skipped or in conflict.

@@ -449,7 +449,7 @@ def _lead_delivery(request: HttpRequest) -> HttpResponse:
         return _too_large()
     charset = (request.content_params or {}).get("charset")
     try:
-        delivery = webhooks.delivery_parse(body, charset=charset)
+        delivery = webhooks.payload_parse(body, charset=charset)
     except webhooks.DeliveryInvalid as exc:
         return _json_error(exc.code, exc.message, 400)
     try:

@@ -8,19 +8,27 @@ with `ImproperlyConfigured` and one sentence saying what to change.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import ipaddress
 import os
-import re
-from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from flg.net import is_loopback
+from bookingportal.env import (
+    env_bool,
+    env_dotted_class,
+    env_email,
+    env_hosts,
+    env_int,
+    env_log_format,
+    env_origins,
+    env_webhook_tokens,
+    parse_cache_url,
+    parse_database_url,
+    parse_flg_domain,
+    parse_trusted_proxies,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,199 +39,9 @@ if ENV_FILE.is_file():
     env.read_env(ENV_FILE, overwrite=False)
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
-
-
-def _int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
-    return value
-
-
-def _redacted(url: str) -> str:
-    """A URL as it may be quoted in an error: without the password it may hold."""
-    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
-
-
-def _url_port(name: str, raw: str) -> None:
-    try:
-        urlsplit(raw).port  # noqa: B018 (parsing it is the check)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"{name} {_redacted(raw)!r} has a port that is not a number."
-        ) from None
-
-
-DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
-
-
-def parse_database_url(name: str, raw: str) -> dict[str, Any]:
-    """DATABASE_URL as Django's DATABASES entry: PostgreSQL or SQLite, nothing else."""
-    value = raw.strip()
-    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-    if scheme not in DATABASE_SCHEMES:
-        raise ImproperlyConfigured(
-            f"{name} must be postgres://user:password@host:5432/name or sqlite:///path, "
-            f"not {_redacted(value)!r}."
-        )
-    _url_port(name, value)
-    try:
-        config: dict[str, Any] = environ.Env.db_url_config(value)
-    except (ValueError, KeyError) as exc:
-        raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} is not a database URL ({exc})."
-        ) from None
-    if not config.get("NAME"):
-        raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} names no database; "
-            "use postgres://user:password@host:5432/name."
-        )
-    return config
-
-
-CACHE_SCHEMES = {"redis", "rediss", "locmemcache", "dummycache"}
-
-
-def parse_cache_url(name: str, raw: str) -> dict[str, Any]:
-    """CACHE_URL as Django's CACHES entry: Redis, or a per-process cache for one process."""
-    value = raw.strip()
-    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-    if scheme not in CACHE_SCHEMES:
-        raise ImproperlyConfigured(
-            f"{name} must be redis://host:6379/0 (or rediss:// for TLS; locmemcache:// for a "
-            f"single process), not {_redacted(value)!r}."
-        )
-    _url_port(name, value)
-    if scheme.startswith("redis") and not urlsplit(value).hostname:
-        raise ImproperlyConfigured(
-            f"{name} {_redacted(value)!r} names no host; use redis://host:6379/0."
-        )
-    config: dict[str, Any] = environ.Env.cache_url_config(value)
-    return config
-
-
-def _hosts(name: str, default: list[str]) -> list[str]:
-    """A comma-separated list of host names (a leading dot for subdomains; no scheme or path)."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    hosts = [h.strip() for h in raw.split(",") if h.strip()]
-    for host in hosts:
-        if "://" in host or "/" in host or "@" in host or any(c.isspace() for c in host):
-            raise ImproperlyConfigured(
-                f"{name} lists host names such as book.example.com, not {host!r}."
-            )
-    return hosts
-
-
-def _origins(name: str) -> list[str]:
-    """A comma-separated list of origins: scheme and host, e.g. https://book.example.com."""
-    origins = [o.strip() for o in os.environ.get(name, "").split(",") if o.strip()]
-    for origin in origins:
-        parts = urlsplit(origin)
-        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path.strip("/"):
-            raise ImproperlyConfigured(
-                f"{name} lists origins such as https://book.example.com, not {origin!r}."
-            )
-    return origins
-
-
-def _email(name: str, default: str) -> str:
-    raw = env.str(name, default=default).strip()
-    address = parseaddr(raw)[1]
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
-        raise ImproperlyConfigured(
-            f"{name} must be an email address (or Name <address>), not {raw!r}."
-        )
-    return raw
-
-
-def _dotted_class(name: str, default: str) -> str:
-    """A class named by its dotted path, whose module must exist."""
-    raw = env.str(name, default=default).strip()
-    module, _, cls = raw.rpartition(".")
-    try:
-        found = bool(module and cls) and importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise ImproperlyConfigured(
-            f"{name} must be the dotted path of a class, such as "
-            f"django.core.mail.backends.smtp.EmailBackend, not {raw!r}."
-        )
-    return raw
-
-
-def parse_flg_domain(raw: str) -> str:
-    """Turn FLG_DOMAIN (a bare domain or a base URL) into a base URL without a trailing slash."""
-    value = raw.strip()
-    if "://" not in value:
-        value = "https://" + value
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"FLG_DOMAIN {raw!r} is not a domain or a URL; use e.g. demo.flg360.co.uk."
-        ) from None
-    host = parts.hostname or ""
-    if (
-        parts.scheme not in {"http", "https"}
-        or not host
-        or parts.username is not None
-        or parts.password is not None
-        or parts.query
-        or parts.fragment
-        or any(c.isspace() or c == "\\" for c in value)
-    ):
-        raise ImproperlyConfigured(
-            f"FLG_DOMAIN {raw!r} is not a domain or a URL; use e.g. demo.flg360.co.uk."
-        )
-    if parts.scheme == "http" and not is_loopback(host):
-        raise ImproperlyConfigured(
-            f"FLG_DOMAIN {raw!r} uses plain http; only https is allowed except on loopback."
-        )
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host:
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
-def parse_trusted_proxies(raw: str) -> list[str]:
-    """TRUSTED_PROXIES (addresses or CIDR ranges, comma-separated) as normalised networks."""
-    networks = []
-    for entry in (part.strip() for part in raw.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(str(ipaddress.ip_network(entry)))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"TRUSTED_PROXIES entry {entry!r} is not an IP address or a CIDR range "
-                "(e.g. 10.0.0.5 or 172.16.0.0/12, with no host bits set)."
-            ) from None
-    return networks
-
-
 # --- Core ---------------------------------------------------------------------------------
 
-DEBUG = _bool("DEBUG", False)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="").strip()
 if not SECRET_KEY:
@@ -235,7 +53,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = _hosts("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -369,19 +187,19 @@ AUTH_PASSWORD_VALIDATORS = [
 # With the sandbox on and no backend chosen, emails land in its demo mailbox (/sandbox/mailbox/);
 # an EMAIL_BACKEND that is set is always honoured.
 _EMAIL_BACKEND_SET = bool(os.environ.get("EMAIL_BACKEND", "").strip())
-EMAIL_BACKEND = _dotted_class("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = _email("DEFAULT_FROM_EMAIL", "bookings@example.com")
+EMAIL_BACKEND = env_dotted_class("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "bookings@example.com")
 # For the SMTP backend; Django's defaults otherwise, except a timeout, so that a mail server
 # that does not answer cannot hold a worker.
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = _int("EMAIL_PORT", 25, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
-EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 # For the file backend (django.core.mail.backends.filebased.EmailBackend): one file per email.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
 
@@ -395,15 +213,15 @@ TASKS = {
 }
 # A failed send is tried again after 1, 2, 4 … minutes (doubling, at most OUTBOX_RETRY_MAX_DELAY
 # apart) until OUTBOX_RETRY_FOR has passed since the email was queued; then it is failed.
-OUTBOX_RETRY_FIRST_DELAY = _int("OUTBOX_RETRY_FIRST_DELAY", 60, minimum=1)
-OUTBOX_RETRY_MAX_DELAY = _int("OUTBOX_RETRY_MAX_DELAY", 16 * 60, minimum=1)
-OUTBOX_RETRY_FOR = _int("OUTBOX_RETRY_FOR", 60 * 60, minimum=0)
+OUTBOX_RETRY_FIRST_DELAY = env_int("OUTBOX_RETRY_FIRST_DELAY", 60, minimum=1)
+OUTBOX_RETRY_MAX_DELAY = env_int("OUTBOX_RETRY_MAX_DELAY", 16 * 60, minimum=1)
+OUTBOX_RETRY_FOR = env_int("OUTBOX_RETRY_FOR", 60 * 60, minimum=0)
 # Sent and failed email records are kept this long (staff see them in the admin), then pruned.
-OUTBOX_RECORD_DAYS = _int("OUTBOX_RECORD_DAYS", 30, minimum=1)
+OUTBOX_RECORD_DAYS = env_int("OUTBOX_RECORD_DAYS", 30, minimum=1)
 # Finished task rows (the queue's own) are kept this long, then pruned.
-OUTBOX_TASK_DAYS = _int("OUTBOX_TASK_DAYS", 7, minimum=1)
+OUTBOX_TASK_DAYS = env_int("OUTBOX_TASK_DAYS", 7, minimum=1)
 # How often each recurring job runs (seconds; one run per period across every worker).
-OUTBOX_SCHEDULE_PERIOD = _int("OUTBOX_SCHEDULE_PERIOD", 24 * 60 * 60, minimum=60)
+OUTBOX_SCHEDULE_PERIOD = env_int("OUTBOX_SCHEDULE_PERIOD", 24 * 60 * 60, minimum=60)
 # The file `run_worker` touches every few seconds and `worker_health` reads (the liveness probe).
 WORKER_HEARTBEAT_FILE = env.str(
     "WORKER_HEARTBEAT_FILE",
@@ -411,14 +229,14 @@ WORKER_HEARTBEAT_FILE = env.str(
 ).strip()
 # Public forms: after an email to an address, none for this many seconds, doubling with each
 # email of the hour up to a sign-in link's lifetime (accounts.limits).
-EMAIL_ADDRESS_SPACING = _int("EMAIL_ADDRESS_SPACING", 60, minimum=0)
+EMAIL_ADDRESS_SPACING = env_int("EMAIL_ADDRESS_SPACING", 60, minimum=0)
 
 # --- Links that sign in (django-sesame) -------------------------------------------------------
 
 # How long an emailed sign-in link works; it works once, and a newer one spends it.
-SIGN_IN_LINK_MINUTES = _int("SIGN_IN_LINK_MINUTES", 15, minimum=1)
+SIGN_IN_LINK_MINUTES = env_int("SIGN_IN_LINK_MINUTES", 15, minimum=1)
 # How long a personal booking link works (reusable until then, revocable per customer).
-BOOKING_LINK_DAYS = _int("BOOKING_LINK_DAYS", 14, minimum=1)
+BOOKING_LINK_DAYS = env_int("BOOKING_LINK_DAYS", 14, minimum=1)
 if BOOKING_LINK_DAYS > 365:
     raise ImproperlyConfigured(f"BOOKING_LINK_DAYS must be at most 365, not {BOOKING_LINK_DAYS}.")
 # Every link carries its own expiry (accounts.links); sesame's age is only the outer bound, and
@@ -453,10 +271,10 @@ STORAGES = {
 # --- The portal ---------------------------------------------------------------------------
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Appointment booking")
-PORTAL_SUPPORT_EMAIL = _email("PORTAL_SUPPORT_EMAIL", "support@example.com")
+PORTAL_SUPPORT_EMAIL = env_email("PORTAL_SUPPORT_EMAIL", "support@example.com")
 PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
 # The port `make run` serves on locally; the local defaults below follow it.
-PORT = _int("PORT", 8000, minimum=1)
+PORT = env_int("PORT", 8000, minimum=1)
 # Where customers reach the portal: the links in every email start with it.
 PORTAL_URL = env.str("PORTAL_URL", default=f"http://127.0.0.1:{PORT}").strip().rstrip("/")
 _portal_url = urlsplit(PORTAL_URL)
@@ -473,20 +291,20 @@ if (
 
 # --- FLG 360 ------------------------------------------------------------------------------
 
-FLG_SANDBOX = _bool("FLG_SANDBOX", False)
+FLG_SANDBOX = env_bool("FLG_SANDBOX", False)
 if FLG_SANDBOX:
     # The stand-in for FLG: its tables exist only where it runs, never in production.
     INSTALLED_APPS.append("flg_sandbox")
     if not _EMAIL_BACKEND_SET:
         # The sandbox plays the customers' inboxes as it plays FLG: /sandbox/mailbox/.
         EMAIL_BACKEND = "flg_sandbox.mailbox.EmailBackend"
-FLG_SANDBOX_SESSION_TTL = _int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
+FLG_SANDBOX_SESSION_TTL = env_int("FLG_SANDBOX_SESSION_TTL", 1800, minimum=1)
 # With DEBUG off the sandbox is mounted only where this says the host is a demo (or test) host
 # on purpose; otherwise it stays unmounted and the system check flg.E002 stops start-up.
-FLG_SANDBOX_DEMO_HOST = _bool("FLG_SANDBOX_DEMO_HOST", False)
+FLG_SANDBOX_DEMO_HOST = env_bool("FLG_SANDBOX_DEMO_HOST", False)
 # Demo mode (`make run`): the sandbox creates a lead it does not know on first use, so every
 # customer added by hand, by import or by invitation can book. Off, it answers as FLG does.
-FLG_SANDBOX_AUTO_LEADS = _bool("FLG_SANDBOX_AUTO_LEADS", False)
+FLG_SANDBOX_AUTO_LEADS = env_bool("FLG_SANDBOX_AUTO_LEADS", False)
 
 _flg_domain = env.str("FLG_DOMAIN", default="").strip()
 if not _flg_domain and FLG_SANDBOX:
@@ -527,60 +345,33 @@ for _host in FLG_BOOKING_HOSTS:
             f"FLG_BOOKING_HOSTS lists hosts such as platform.getflg.com (or host:port), "
             f"not {_host!r}."
         )
-FLG_TIMEOUT = _int("FLG_TIMEOUT", 10, minimum=1)
+FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
 # Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
 # thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
 # not need it always find a free thread.
-FLG_MAX_CONCURRENT_CALLS = _int(
-    "FLG_MAX_CONCURRENT_CALLS", max(1, _int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
+FLG_MAX_CONCURRENT_CALLS = env_int(
+    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
 )
-BOOKING_REFRESH_MARGIN = _int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
+BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
 # booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
-BOOKING_IDLE_REFRESHES = _int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
+BOOKING_IDLE_REFRESHES = env_int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
 # New booking sessions one customer may create per minute (an abuse guard, shared by workers
 # through the cache).
-BOOKING_SESSIONS_PER_MINUTE = _int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
+BOOKING_SESSIONS_PER_MINUTE = env_int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
 
 # --- Leads from FLG 360 (the lead webhook) ----------------------------------------------
 
-MIN_WEBHOOK_TOKEN_LENGTH = 32
-MIN_WEBHOOK_TOKEN_VARIETY = 8
-_HOW_TO_MAKE_ONE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-def _webhook_tokens(name: str) -> list[str]:
-    """The URL secrets of the lead webhook: none (no endpoint), one, or two during a change."""
-    tokens = [t.strip() for t in os.environ.get(name, "").split(",") if t.strip()]
-    if len(tokens) > 2:
-        raise ImproperlyConfigured(
-            f"{name} holds {len(tokens)} tokens; give one, or two (new,old) during a change-over, "
-            f"and {_HOW_TO_MAKE_ONE}"
-        )
-    for token in tokens:
-        if len(token) < MIN_WEBHOOK_TOKEN_LENGTH or len(set(token)) < MIN_WEBHOOK_TOKEN_VARIETY:
-            raise ImproperlyConfigured(
-                f"{name} must be at least {MIN_WEBHOOK_TOKEN_LENGTH} characters of at least "
-                f"{MIN_WEBHOOK_TOKEN_VARIETY} different characters; {_HOW_TO_MAKE_ONE}"
-            )
-        if len(token) > 200 or not re.fullmatch(r"[A-Za-z0-9._~-]+", token):
-            raise ImproperlyConfigured(
-                f"{name} goes in a URL, so it may hold only letters, digits, '-', '_', '.' and "
-                f"'~' (at most 200); {_HOW_TO_MAKE_ONE}"
-            )
-    return tokens
-
-
 # The secret part of POST /flg/webhooks/leads/<token>/; none means the endpoint does not exist.
 # The first token is the one to give FLG; a second is still accepted while FLG changes over.
-FLG_WEBHOOK_TOKENS = _webhook_tokens("FLG_WEBHOOK_TOKEN")
+FLG_WEBHOOK_TOKENS = env_webhook_tokens("FLG_WEBHOOK_TOKEN")
 # Lead statuses (FLG's names, any letter case) in which a customer keeps the account but may not
 # book online.
 FLG_WEBHOOK_NO_BOOKING_STATUSES = [
     s.strip() for s in os.environ.get("FLG_WEBHOOK_NO_BOOKING_STATUSES", "").split(",") if s.strip()
 ]
-FLG_WEBHOOK_INVITE_NEW = _bool("FLG_WEBHOOK_INVITE_NEW", False)
-FLG_WEBHOOK_LOG_DAYS = _int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
+FLG_WEBHOOK_INVITE_NEW = env_bool("FLG_WEBHOOK_INVITE_NEW", False)
+FLG_WEBHOOK_LOG_DAYS = env_int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 
 # Where the sandbox posts its leads, as FLG would: by default the portal it runs beside (set
 # below, once it is known whether plain http is redirected).
@@ -596,7 +387,7 @@ if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {
 # Only our own proxies may say who the client is (X-Forwarded-For) and that it used https
 # (X-Forwarded-Proto): bookingportal.proxy drops those headers from every other peer.
 TRUSTED_PROXIES = parse_trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
-if _bool("TRUST_X_FORWARDED_PROTO", False):
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
     raise ImproperlyConfigured(
         "TRUST_X_FORWARDED_PROTO is replaced by TRUSTED_PROXIES: set it to your proxy's "
         "addresses (e.g. 10.0.0.5 or 172.16.0.0/12) and remove TRUST_X_FORWARDED_PROTO."
@@ -606,7 +397,7 @@ if TRUSTED_PROXIES:
 
 # Production (DEBUG off) is https only; each switch can be turned off, e.g. to try the
 # production settings over plain http on loopback.
-SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Probes and Prometheus ask over plain http, by the pod's address, from inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if FLG_SANDBOX and FLG_BASE_URL.startswith("http://"):
@@ -619,19 +410,19 @@ if not FLG_SANDBOX_WEBHOOK_URL and FLG_SANDBOX and FLG_WEBHOOK_TOKENS:
     # would only be redirected, and a webhook is never followed through a redirect.
     _receiver = PORTAL_URL if SECURE_SSL_REDIRECT else f"http://127.0.0.1:{PORT}"
     FLG_SANDBOX_WEBHOOK_URL = f"{_receiver}/flg/webhooks/leads/{FLG_WEBHOOK_TOKENS[0]}/"
-SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Off unless asked for: with the "preload" token anyone may submit the domain to the browsers'
 # preload list, which binds every subdomain to https for years and is slow to undo. So the
 # deploy check's reminder to preload (W021) is silenced while it is off by choice.
-SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_TRUSTED_ORIGINS = _origins("CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
 
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "bookingportal.views.csrf_failure"
@@ -686,14 +477,14 @@ elif not (os.path.isdir(PROMETHEUS_MULTIPROC_DIR) and os.access(PROMETHEUS_MULTI
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 
 # Lock out an email-and-address pair after this many failures within the cool-off.
-AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 # And, counted beside it (accounts.lockout): one address across every email, against a
 # password sprayed over many accounts; one email across every address, against many addresses
 # guessing at one account (higher: anyone may trigger it; docs/security.md says why).
-AXES_ADDRESS_FAILURE_LIMIT = _int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
-AXES_ACCOUNT_FAILURE_LIMIT = _int("AXES_ACCOUNT_FAILURE_LIMIT", 20, minimum=1)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+AXES_ACCOUNT_FAILURE_LIMIT = env_int("AXES_ACCOUNT_FAILURE_LIMIT", 20, minimum=1)
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
-AXES_COOLOFF_MINUTES = _int("AXES_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -706,14 +497,14 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 # address it appended to X-Forwarded-For. Our own ten lines rather than django-ipware, whose
 # guesses from many headers a client could steer.
 AXES_CLIENT_IP_CALLABLE = "bookingportal.proxy.client_ip"
-AXES_ENABLED = _bool("AXES_ENABLED", True)
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
 # --- Staff two-factor sign-in (django-otp) ------------------------------------------------
 
 # The admin asks every staff member for a code from an authenticator app (TOTP) after the
 # password, and has them enrol on first sign-in (accounts.two_factor). Only a local demo with
 # DEBUG on may go without: `make run` turns it off and says so.
-STAFF_TWO_FACTOR = _bool("STAFF_TWO_FACTOR", True)
+STAFF_TWO_FACTOR = env_bool("STAFF_TWO_FACTOR", True)
 if not STAFF_TWO_FACTOR and not DEBUG:
     raise ImproperlyConfigured(
         "STAFF_TWO_FACTOR may be off only with DEBUG on (a local demo); "
@@ -734,9 +525,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
     )
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").strip().lower()
-if LOG_FORMAT not in {"json", "plain"}:
-    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+LOG_FORMAT = env_log_format("LOG_FORMAT", debug=DEBUG)
 LOGGING_CONFIG = "bookingportal.logging.configure"
 LOGGING = {
     "version": 1,

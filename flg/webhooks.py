@@ -62,7 +62,7 @@ DOCUMENTED_FIELDS = (
 
 
 @dataclass(frozen=True)
-class LeadDelivery:
+class LeadPayload:
     """One lead as FLG pushed it: only the fields the portal keeps; "" where FLG sent none."""
 
     lead_id: str
@@ -147,10 +147,10 @@ def _lead_group_id(fields: dict[str, str]) -> int | None:
     return int(raw)
 
 
-def delivery_parse(body: bytes, *, charset: str | None = None) -> LeadDelivery:
+def payload_parse(body: bytes, *, charset: str | None = None) -> LeadPayload:
     """Read a form-encoded delivery; raises DeliveryInvalid when it cannot be a lead."""
     fields = _fields(body, charset)
-    return LeadDelivery(
+    return LeadPayload(
         lead_id=_lead_id(fields),
         email=fields.get("email", ""),
         first_name=fields.get("firstname", ""),

@@ -98,8 +98,8 @@ def settings_default(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def variables_read_by(path: Path) -> set[str]:
     source = path.read_text(encoding="utf-8")
-    # env.str("X"), os.environ.get("X"), and the settings' own readers: _bool("X"), _hosts("X")…
-    pattern = r"""(?:env\.\w+|_[a-z]\w*|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]*)\""""
+    # env.str("X"), os.environ.get("X"), bookingportal.env's readers: env_bool("X"), env_hosts("X")…
+    pattern = r"""(?:env\.\w+|env_\w+|_[a-z]\w*|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]*)\""""
     return set(re.findall(pattern, source))
 
 

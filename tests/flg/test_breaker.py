@@ -235,11 +235,11 @@ def test_refusals_by_the_cap_do_not_count_toward_the_breaker(flg, settings):
 
 
 def test_the_cap_defaults_below_gunicorns_thread_count(settings):
-    from pathlib import Path
+    from tests.helpers import gunicorn_config_from
 
-    conf = (Path(__file__).resolve().parents[2] / "gunicorn.conf.py").read_text()
-    assert 'threads = _int("GUNICORN_THREADS", 8)' in conf
-    assert 1 <= settings.FLG_MAX_CONCURRENT_CALLS < 8
+    threads = gunicorn_config_from(SECRET_KEY="x" * 50)["threads"]
+    assert threads == 8
+    assert 1 <= settings.FLG_MAX_CONCURRENT_CALLS < threads
 
 
 # --- Without the cache ----------------------------------------------------------------------

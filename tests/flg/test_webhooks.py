@@ -47,12 +47,12 @@ FLG_LEAD = {
 }
 
 
-def parse(fields: dict[str, str] | list[tuple[str, str]]) -> webhooks.LeadDelivery:
-    return webhooks.delivery_parse(urlencode(fields).encode())
+def parse(fields: dict[str, str] | list[tuple[str, str]]) -> webhooks.LeadPayload:
+    return webhooks.payload_parse(urlencode(fields).encode())
 
 
 def test_it_reads_flgs_documented_lead_into_the_fields_the_portal_keeps():
-    assert parse(FLG_LEAD) == webhooks.LeadDelivery(
+    assert parse(FLG_LEAD) == webhooks.LeadPayload(
         lead_id="123456789",
         email="joe.bloggs@example.com",
         first_name="Joe",
@@ -83,7 +83,7 @@ def test_the_delivery_cannot_be_changed_once_read():
 
 def test_only_the_id_is_required_and_empty_fields_count_as_absent():
     delivery = parse({"id": "77", "email": "", "firstname": " ", "leadgroupid": "", "status": ""})
-    assert delivery == webhooks.LeadDelivery(lead_id="77")
+    assert delivery == webhooks.LeadPayload(lead_id="77")
 
 
 def test_unknown_fields_are_ignored():
@@ -110,8 +110,8 @@ def test_control_characters_never_reach_the_portal():
 
 def test_it_reads_the_charset_the_sender_declares():
     body = b"id=1&lastname=M%FCller"
-    assert webhooks.delivery_parse(body, charset="iso-8859-1").last_name == "Müller"
-    assert webhooks.delivery_parse(body, charset="no-such-charset").last_name == "M\ufffdller"
+    assert webhooks.payload_parse(body, charset="iso-8859-1").last_name == "Müller"
+    assert webhooks.payload_parse(body, charset="no-such-charset").last_name == "M\ufffdller"
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_a_lead_id_as_long_as_a_lead_id_may_be_is_accepted():
 
 def test_a_body_of_too_many_fields_is_refused():
     with pytest.raises(webhooks.DeliveryInvalid) as refused:
-        webhooks.delivery_parse(b"&".join([b"id=1"] + [b"x=1"] * webhooks.MAX_FIELDS))
+        webhooks.payload_parse(b"&".join([b"id=1"] + [b"x=1"] * webhooks.MAX_FIELDS))
     assert refused.value.code == "malformed"
 
 
@@ -167,7 +167,7 @@ def test_only_flgs_content_type_is_a_form(content_type, is_form):
 @given(st.binary(max_size=2000))
 def test_any_body_is_read_or_refused_never_anything_else(body):
     try:
-        delivery = webhooks.delivery_parse(body)
+        delivery = webhooks.payload_parse(body)
     except webhooks.DeliveryInvalid as refused:
         assert refused.code in {"missing_id", "invalid_id", "invalid_lead_group", "malformed"}
     else:

@@ -148,7 +148,7 @@ def test_what_the_sandbox_sends_the_portal_reads_as_flgs_lead(db):
     lead = Lead(**{**NEW_LEAD, "lead_group_id": 101})
     # Form-encoded as requests encodes `data=` on the wire.
     body = urlencode(services.lead_webhook_fields(lead=lead)).encode()
-    delivery = webhooks.delivery_parse(body)
+    delivery = webhooks.payload_parse(body)
     assert (delivery.lead_id, delivery.email, delivery.lead_group_id) == (
         "200300400",
         "Nina@Example.com",

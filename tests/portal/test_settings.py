@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from bookingportal.settings import parse_flg_domain
+from bookingportal.env import parse_flg_domain
 from tests.helpers import gunicorn_config_from, settings_from
 from tests.processes import BIN, ROOT, clean_env, manage
 
