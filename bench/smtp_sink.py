@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from email import message_from_bytes
@@ -52,6 +54,18 @@ class Sink:
         with self.lock, self.out.open("a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
         return "250 OK"
+
+
+def sink_start(*, port: int, out: Path, flags: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """The sink in a process of its own, returned once it listens (its first line)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.smtp_sink", "--port", str(port), "--out", str(out), *flags],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # "SMTP sink on …": listening
+    return process
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -131,3 +133,36 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._out.close()
+
+
+def postgres_admin_url() -> str:
+    """The PostgreSQL server the suite runs on, by its maintenance database."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = "postgres://postgres@127.0.0.1:5432/postgres"
+    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/postgres"
+
+
+def postgres_admin(why: str):  # -> psycopg.Connection
+    """A connection to that server's maintenance database, or a skip saying `why` it is needed."""
+    import pytest
+
+    psycopg = pytest.importorskip("psycopg")
+    url = postgres_admin_url()
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {url} ({exc}); {why}")
+
+
+@contextmanager
+def postgres_database(name: str, *, why: str) -> Iterator[str]:
+    """A fresh database of that name on the suite's server (its URL), dropped afterwards."""
+    with postgres_admin(why) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield postgres_admin_url().rsplit("/", 1)[0] + "/" + name
+    finally:
+        with postgres_admin(why) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -27,6 +27,7 @@ from typing import Any
 
 import requests
 
+from bench import smtp_sink
 from bench.config import OUT, ROOT
 from bench.processes import free_port, gunicorn, stop_everything
 from bench.stats import percentile
@@ -103,22 +104,7 @@ class Bench:
 
     def smtp_start(self, *flags: str) -> None:
         self.smtp_stop()
-        self.smtp = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.smtp_sink",
-                "--port",
-                str(self.smtp_port),
-                "--out",
-                str(self.received),
-                *flags,
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert self.smtp.stdout is not None
-        self.smtp.stdout.readline()
+        self.smtp = smtp_sink.sink_start(port=self.smtp_port, out=self.received, flags=flags)
 
     def smtp_stop(self) -> None:
         if self.smtp is not None and self.smtp.poll() is None:

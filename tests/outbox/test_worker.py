@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import smtp_sink
 from tests.processes import ROOT, clean_env, free_port
 
 pytestmark = [pytest.mark.queue, pytest.mark.subprocess]
@@ -77,22 +78,7 @@ class Setup:
         )
 
     def smtp_start(self, *flags: str) -> None:
-        self.smtp = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.smtp_sink",
-                "--port",
-                str(self.smtp_port),
-                "--out",
-                str(self.received),
-                *flags,
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert self.smtp.stdout is not None
-        self.smtp.stdout.readline()  # its "SMTP sink on …" line: listening
+        self.smtp = smtp_sink.sink_start(port=self.smtp_port, out=self.received, flags=flags)
 
     def smtp_stop(self) -> None:
         if self.smtp is not None and self.smtp.poll() is None:

@@ -6,12 +6,11 @@ import subprocess
 import sys
 import time
 
-import psycopg
 import pytest
 
 from tests.outbox.test_worker import Setup
 from tests.portal.test_database_outage import Gate
-from tests.processes import ROOT
+from tests.processes import ROOT, postgres_database
 
 pytestmark = [pytest.mark.queue, pytest.mark.subprocess]
 
@@ -20,16 +19,8 @@ NAME = "h_queue_worker_outage"
 
 @pytest.fixture
 def database():
-    try:
-        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
-    except psycopg.OperationalError:
-        pytest.skip("needs PostgreSQL on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {NAME}")
-    yield f"postgres://postgres@127.0.0.1:5432/{NAME}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+    with postgres_database(NAME, why="the worker waits out its outage") as url:
+        yield url
 
 
 def test_the_worker_waits_out_a_database_outage_and_then_sends(tmp_path, database):

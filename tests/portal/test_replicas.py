@@ -23,21 +23,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import Gunicorn, free_port, manage
+from tests.processes import Gunicorn, free_port, manage, postgres_database
 
 # Runs in `make test`'s PostgreSQL pass, on that server, in a database of its own.
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 
-def admin_url() -> str:
-    """The PostgreSQL server the suite runs on, by its maintenance database."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        url = "postgres://postgres@127.0.0.1:5432/postgres"
-    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/postgres"
-
-
-ADMIN_URL = admin_url()
 PASSWORD = "replica-password-1"
 KEY = "replicas-sandbox-key"
 TYPE_ID = "39594a1c-72db-4990-a63f-8d5139a5e4e1"
@@ -77,27 +68,10 @@ sandbox.Fault.objects.update_or_create(pk=1, defaults={{"mode": "none", "latency
 """
 
 
-def postgres_admin():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(
-            f"PostgreSQL is not reachable at {ADMIN_URL} ({exc}); it holds what replicas share"
-        )
-
-
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"replicas_{os.getpid()}"
-    with postgres_admin() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with postgres_admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with postgres_database(f"replicas_{os.getpid()}", why="it holds what replicas share") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,7 @@ import requests
 
 from tests.flg.test_webhooks import FLG_LEAD
 from tests.portal.test_database_outage import Gate
-from tests.portal.test_replicas import ADMIN_URL, postgres_admin
-from tests.processes import Gunicorn, manage
+from tests.processes import Gunicorn, manage, postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
@@ -68,15 +67,12 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"secrets_in_logs_{os.getpid()}"
-    with postgres_admin() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
     try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        with postgres_database(
+            f"secrets_in_logs_{os.getpid()}", why="the logs are read during its outage"
+        ) as url:
+            yield url
     finally:
-        with postgres_admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         shutil.rmtree(STATIC_ROOT, ignore_errors=True)
 
 
