@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from appointments import views
+from appointments.views import pages as views
 
 urlpatterns = [
     path("", views.home, name="home"),
