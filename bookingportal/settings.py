@@ -231,11 +231,12 @@ FLG_BOOKING_HOSTS = parse_booking_hosts(
     os.environ.get("FLG_BOOKING_HOSTS", "").strip() or default_booking_hosts(FLG_BASE_URL),
 )
 FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
-# Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
-# thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
-# not need it always find a free thread.
+# Calls to FLG one process may have waiting at once; a start finding them all taken waits its
+# turn briefly (flg.transport.SLOT_WAIT). Eight below the thread count (gunicorn.conf.py's
+# GUNICORN_THREADS): up to four of those wait for a place, the rest always serve the pages that
+# do not need FLG, however long FLG takes.
 FLG_MAX_CONCURRENT_CALLS = env_int(
-    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
+    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 32, minimum=1) - 8), minimum=1
 )
 BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
