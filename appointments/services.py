@@ -289,6 +289,7 @@ def _session_start(
             if shared is not None:
                 return shared, False
         _take_rate_slot(customer)
+        locks.connection_release()
         try:
             created = sessions.create(
                 lead=customer.lead_id,

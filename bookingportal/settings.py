@@ -72,7 +72,12 @@ TEMPLATES = wiring.templates(BASE_DIR / "templates")
 # --- Database and cache -------------------------------------------------------------------
 
 _database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": wiring.database_entry(parse_database_url("DATABASE_URL", _database_url))}
+DATABASES = {
+    "default": wiring.database_entry(
+        parse_database_url("DATABASE_URL", _database_url),
+        threads=env_int("GUNICORN_THREADS", 32, minimum=1),
+    )
+}
 _cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
 CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed

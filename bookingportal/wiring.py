@@ -87,10 +87,15 @@ def templates(directory: Path) -> list[dict[str, Any]]:
     ]
 
 
-def database_entry(config: dict[str, Any]) -> dict[str, Any]:
+def database_entry(config: dict[str, Any], *, threads: int = 32) -> dict[str, Any]:
     """A parsed DATABASE_URL with the portal's connection options."""
     if config["ENGINE"] == "django.db.backends.postgresql":
-        config.setdefault("CONN_MAX_AGE", 60)
+        # A pool per process instead of a connection per thread: a thread takes one only while
+        # it works with the database, and a start gives it back while it waits on FLG, so the
+        # threads that wait hold none (up to GUNICORN_THREADS, as one per thread would be).
+        config["CONN_MAX_AGE"] = 0
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("pool", {"min_size": 2, "max_size": threads, "timeout": 10})
         config["CONN_HEALTH_CHECKS"] = True
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # Several threads (runserver, live_server) write; wait for the lock instead of failing.
