@@ -137,8 +137,8 @@ def _take_rate_slot(customer: Customer) -> None:
     window = int(time.time() // SESSION_RATE_WINDOW)
     key = f"session-rate:{customer.pk}:{window}"
     try:
-        cache.add(key, 0, SESSION_RATE_WINDOW * 2)
-        count = cache.incr(key)
+        # A customer's first start in the window makes the count (one round trip to the cache).
+        count = 1 if cache.add(key, 1, SESSION_RATE_WINDOW * 2) else cache.incr(key)
     except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
         return
     if count > settings.BOOKING_SESSIONS_PER_MINUTE:

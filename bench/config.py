@@ -35,8 +35,8 @@ RESERVED = 20
 SCALE_CUSTOMERS, SCALE_SESSIONS = 10_000, 100_000
 # gunicorn.conf.py's defaults. The sandbox plays FLG: threads enough never to be the limit,
 # even with a second of latency and 40 presses a second.
-PORTAL_WORKERS, PORTAL_THREADS = 2, 32
-SANDBOX_WORKERS, SANDBOX_THREADS = 2, 48
+PORTAL_WORKERS, PORTAL_THREADS = 2, 48
+SANDBOX_WORKERS, SANDBOX_THREADS = 2, 64
 
 # A campaign email goes out and customers press Book at once: this many within this window,
 # FLG answering in BURST_LATENCY_MS, then again (new customers) with FLG at BURST_SLOW_MS.

@@ -75,7 +75,7 @@ _database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'd
 DATABASES = {
     "default": wiring.database_entry(
         parse_database_url("DATABASE_URL", _database_url),
-        threads=env_int("GUNICORN_THREADS", 32, minimum=1),
+        threads=env_int("GUNICORN_THREADS", 48, minimum=1),
     )
 }
 _cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
@@ -241,7 +241,7 @@ FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
 # GUNICORN_THREADS): up to four of those wait for a place, the rest always serve the pages that
 # do not need FLG, however long FLG takes.
 FLG_MAX_CONCURRENT_CALLS = env_int(
-    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 32, minimum=1) - 8), minimum=1
+    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 48, minimum=1) - 8), minimum=1
 )
 BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the

@@ -87,7 +87,7 @@ def templates(directory: Path) -> list[dict[str, Any]]:
     ]
 
 
-def database_entry(config: dict[str, Any], *, threads: int = 32) -> dict[str, Any]:
+def database_entry(config: dict[str, Any], *, threads: int = 48) -> dict[str, Any]:
     """A parsed DATABASE_URL with the portal's connection options."""
     if config["ENGINE"] == "django.db.backends.postgresql":
         # A pool per process instead of a connection per thread: a thread takes one only while

@@ -122,12 +122,15 @@ def _cache_incr(key: str, delta: int, ttl: float) -> int:
             return int(cache.decr(key, -delta))
         except ValueError:  # expired: nothing left to take back
             return 0
-    cache.add(key, 0, ttl)
-    try:
-        return int(cache.incr(key, delta))
-    except ValueError:  # it expired between add and incr
-        cache.add(key, delta, ttl)
-        return delta
+    # The count exists while calls come (one round trip); only the first after a quiet spell
+    # makes it. add can lose to another process making it meanwhile: then count on theirs.
+    for _ in range(3):
+        try:
+            return int(cache.incr(key, delta))
+        except ValueError:
+            if cache.add(key, delta, ttl):
+                return delta
+    return delta
 
 
 def _get_many(keys: list[str]) -> dict[str, Any]:

@@ -284,7 +284,7 @@ def test_the_cap_defaults_to_eight_below_gunicorns_thread_count(settings):
     from tests.helpers import gunicorn_config_from
 
     threads = gunicorn_config_from(SECRET_KEY="x" * 50)["threads"]
-    assert threads == 32
+    assert threads == 48
     assert threads == settings.FLG_MAX_CONCURRENT_CALLS + 8
 
 
