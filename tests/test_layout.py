@@ -26,7 +26,7 @@ FORBIDDEN = {
         {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal"},
         "the outbox imports no app of ours",
     ),
-    "accounts": ({"appointments.views", "flg_sandbox", "bookingportal"}, "sign-in stays apart"),
+    "accounts": ({"appointments", "flg_sandbox", "bookingportal"}, "sign-in stays apart"),
     "appointments": ({"flg_sandbox", "bookingportal", "flg.transport"}, "flg's public API only"),
 }
 
