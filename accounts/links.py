@@ -311,8 +311,9 @@ def booking_session_end(request: HttpRequest) -> None:
 def link_dead_signed_in(
     request: HttpRequest, *, owner: User | None, next_url: str = ""
 ) -> HttpResponseRedirect | None:
-    """For a signed-in customer opening a link that no longer works: on to `next_url` (else
-    home) with a note, instead of a page saying it is dead and a form they do not need.
+    """For a signed-in customer opening a link that no longer works: home with a note (on to
+    `next_url` when the link was theirs), instead of a page saying it is dead and a form they
+    do not need.
 
     `owner` is whom the link was made for (None when unknown: altered, or spent by a new
     password). Staff and people not signed in get None: the caller's own page.
@@ -320,11 +321,12 @@ def link_dead_signed_in(
     user = request.user
     if not user.is_authenticated or services.user_is_staff(user):
         return None
-    if owner is None or owner.pk == user.pk:
-        messages.info(request, SIGNED_IN_MESSAGE.format(email=user.email))
-    else:
+    home = resolve_url(settings.LOGIN_REDIRECT_URL)
+    if owner is not None and owner.pk != user.pk:
         messages.info(request, OTHER_ACCOUNT_MESSAGE.format(email=user.email))
-    return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+        return HttpResponseRedirect(home)
+    messages.info(request, SIGNED_IN_MESSAGE.format(email=user.email))
+    return HttpResponseRedirect(next_url if next_url and owner is not None else home)
 
 
 def full_sign_in_required(

@@ -43,7 +43,7 @@ def invited(customer):
 
 def emailed(kind: str) -> str:
     """The path of the last email's link of this kind: `invite`, `reset` or `login/link`."""
-    found = re.search(rf"{re.escape(BASE)}(/accounts/{kind}/\S+/)", mail.outbox[-1].body)
+    found = re.search(rf"{re.escape(BASE)}(/accounts/{kind}/\S+/)", str(mail.outbox[-1].body))
     assert found, mail.outbox[-1].body
     return found[1]
 
