@@ -308,12 +308,12 @@ def booking_session_end(request: HttpRequest) -> None:
     messages.info(request, BOOKING_LINK_REVOKED_MESSAGE)
 
 
-def link_dead_signed_in(
+def link_onward_signed_in(
     request: HttpRequest, *, owner: User | None, next_url: str = ""
 ) -> HttpResponseRedirect | None:
-    """For a signed-in customer opening a link that no longer works: home with a note (on to
-    `next_url` when the link was theirs), instead of a page saying it is dead and a form they
-    do not need.
+    """For a signed-in customer opening a link they do not need (it no longer works, or it is
+    their own and they are signed in already): home with a note (on to `next_url` when the
+    link was theirs), instead of a page saying it is dead and a form.
 
     `owner` is whom the link was made for (None when unknown: altered, or spent by a new
     password). Staff and people not signed in get None: the caller's own page.

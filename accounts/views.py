@@ -158,7 +158,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if not self.validlink:
             # Spent (say, the password was chosen in another tab): someone signed in needs no
             # "expired" page, just to carry on.
-            onward = links.link_dead_signed_in(request, owner=getattr(self, "user", None))
+            onward = links.link_onward_signed_in(request, owner=getattr(self, "user", None))
             if onward is not None:
                 return onward
         return response
@@ -255,8 +255,10 @@ def link_spent(request: HttpRequest) -> HttpResponse:
 
 
 def _link_spent_or_onward(request: HttpRequest, token: str, next_url: str) -> HttpResponse:
+    """Onward for someone signed in (accounts.links.link_onward_signed_in), else the page that
+    offers a new link."""
     owner = links.sign_in_link_owner(token=token)
-    onward = links.link_dead_signed_in(request, owner=owner, next_url=next_url)
+    onward = links.link_onward_signed_in(request, owner=owner, next_url=next_url)
     if onward is not None:
         request.session.pop(LINK_IN_SESSION, None)
         return onward
@@ -293,7 +295,17 @@ def sign_in_link_continue(request: HttpRequest) -> HttpResponse:
         user = links.sign_in_link_user(token=opened.get("token", ""))
         if user is None:
             return _link_spent_or_onward(request, opened.get("token", ""), opened.get("next", ""))
-        context = {"who": links.masked_email(user.email), "next": opened.get("next", "")}
+        signed_in = request.user if request.user.is_authenticated else None
+        if signed_in == user and not links.session_is_booking_only(request):
+            # Their own link, and already signed in fully: nothing to press. It stays unspent
+            # (only the newest works, and it soon expires).
+            return _link_spent_or_onward(request, opened.get("token", ""), opened.get("next", ""))
+        context = {
+            "who": links.masked_email(user.email),
+            "next": opened.get("next", ""),
+            # Someone else is signed in here: the page says whom the button signs out.
+            "instead_of": signed_in.email if signed_in and signed_in != user else "",
+        }
         return render(request, "registration/sign_in_link_continue.html", context)
     request.session.pop(LINK_IN_SESSION, None)
     # A page rendered before the token moved to the session still posts it in the body.

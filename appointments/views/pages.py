@@ -103,7 +103,7 @@ def _booking_link_spent(
             customer=customer, slug=appointment_type.slug if appointment_type else ""
         ):
             next_url = ""  # not a type they may book (any more): home instead
-        onward = links.link_dead_signed_in(request, owner=owner, next_url=next_url)
+        onward = links.link_onward_signed_in(request, owner=owner, next_url=next_url)
         if onward is not None:
             return onward
     return render(request, "appointments/booking_link_spent.html", {"next": next_url}, status=410)

@@ -151,6 +151,46 @@ def test_a_signed_in_customer_is_sent_on_to_the_page_the_link_was_for(customer):
     assert opened["Location"] == "/accounts/password_change/"
 
 
+def test_a_signed_in_customer_opening_their_working_link_goes_home_and_keeps_it(customer):
+    Client().post("/accounts/login/link/", {"email": "casey@example.com"})
+    link = emailed("login/link")
+    client = Client()
+    client.force_login(customer.user)
+    client.get(link)
+    opened = client.get("/accounts/login/link/continue/", follow=True)
+    assert opened.redirect_chain == [("/", 302)]
+    assert ALREADY in opened.content.decode()
+    # Not spent: it still signs in another browser.
+    assert use_sign_in_link(Client(), link).redirect_chain == [("/", 302)]
+
+
+def test_a_booking_link_session_may_still_use_its_sign_in_link_to_sign_in_fully(customer):
+    Client().post("/accounts/login/link/", {"email": "casey@example.com"})
+    link = emailed("login/link")
+    client = Client()
+    client.force_login(customer.user)
+    session = client.session
+    session[links.BOOKING_ONLY] = True
+    session.save()
+    client.get(link)
+    assert "Continue as" in client.get("/accounts/login/link/continue/").content.decode()
+    client.post("/accounts/login/link/continue/")
+    assert links.BOOKING_ONLY not in client.session
+
+
+def test_a_working_link_for_another_account_says_whom_it_signs_out(customer, other_customer):
+    Client().post("/accounts/login/link/", {"email": "casey@example.com"})
+    link = emailed("login/link")
+    client = Client()
+    client.force_login(other_customer.user)
+    client.get(link)
+    page = client.get("/accounts/login/link/continue/").content.decode()
+    assert "You are signing in as <strong>c\u2022\u2022\u2022@example.com</strong>" in page
+    assert "This browser is signed in as <strong>lee@example.com</strong> now" in page
+    client.post("/accounts/login/link/continue/")
+    assert signed_in_as(client) == "casey@example.com"
+
+
 def test_a_customer_opening_another_accounts_dead_link_is_told_who_they_are(
     customer, other_customer
 ):
