@@ -41,7 +41,7 @@ def test_a_new_lead_with_every_documented_field_becomes_a_customer(webhook):
     assert response.json() == {"outcome": "created", "lead": "123456789"}
     customer = joe()
     user = customer.user
-    assert (user.email, user.username) == ("joe.bloggs@example.com", "joe.bloggs@example.com")
+    assert (user.email, user.username) == ("Joe.Bloggs@Example.com", "joe.bloggs@example.com")
     assert (user.first_name, user.last_name) == ("Joe", "Bloggs")
     assert not user.has_usable_password()
     assert (customer.lead_group.flg_id, customer.lead_group.name) == (12345, "Mortgages")
