@@ -90,7 +90,8 @@ SENT_TO = "accounts.sent_to"
 
 
 def _sent_page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
-    return render(request, template, {"sent_to": request.session.get(SENT_TO, ""), **context})
+    # Read once: the address is not kept in the session after the page that names it.
+    return render(request, template, {"sent_to": request.session.pop(SENT_TO, ""), **context})
 
 
 class EmailLimitMixin:

@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import invites, links
+from accounts.views import SENT_TO
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -306,3 +307,11 @@ def test_the_page_after_a_reset_request_names_the_address(customer):
 def test_a_sent_page_opened_on_its_own_names_no_address(db):
     text = Client().get("/accounts/invite/sent/").content.decode()
     assert "If a customer account uses that address" in text
+
+
+def test_the_address_is_not_kept_after_the_page_that_names_it(customer):
+    client = Client()
+    client.post("/accounts/login/link/", {"email": "casey@example.com"})
+    assert "casey@example.com" in client.get("/accounts/login/link/sent/").content.decode()
+    assert SENT_TO not in client.session
+    assert "If we know this address" in client.get("/accounts/login/link/sent/").content.decode()
