@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import services as accounts
@@ -86,6 +87,22 @@ def session_for_customer(
     if bookable_only:
         sessions_ = sessions_.filter(appointment_type__in=_bookable(customer))
     return sessions_.first()
+
+
+def session_with_bookable(
+    *, customer: Customer, session_id: Any, slug: str
+) -> tuple[AppointmentSession | None, bool]:
+    """The customer's own session at this address (None: others' sessions do not exist), and
+    whether its type is one they may still book; one query for the session page."""
+    session = (
+        AppointmentSession.objects.select_related("appointment_type")
+        .filter(pk=session_id, customer=customer, appointment_type__slug=slug)
+        .annotate(
+            bookable=Exists(_bookable(customer).order_by().filter(pk=OuterRef("appointment_type")))
+        )
+        .first()
+    )
+    return session, bool(session is not None and getattr(session, "bookable", False))
 
 
 def bookings_recent(*, customer: Customer, limit: int = 5) -> list[AppointmentSession]:
