@@ -34,7 +34,8 @@ KEY = "start-lock:{customer_id}"
 
 
 def _cache_is_shared() -> bool:
-    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
+    # As bookingportal.wiring.cache_is_shared decides it (an app does not import the frame).
+    return "redis" in str(settings.CACHES["default"].get("BACKEND", "")).lower()
 
 
 def _process_lock(customer_id: int) -> threading.Lock:

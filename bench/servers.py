@@ -31,7 +31,7 @@ class Portal:
     master: int
     # JSON lines, one per request and one per FLG call, which the stages read back.
     log: Path
-    sandbox: str  # FLG_DOMAIN as the portal has it: the sandbox's base URL
+    sandbox: str = ""  # FLG_DOMAIN as the portal has it: the sandbox's base URL
 
 
 def start(workspace: Workspace) -> Portal:

@@ -71,15 +71,16 @@ TEMPLATES = wiring.templates(BASE_DIR / "templates")
 
 # --- Database and cache -------------------------------------------------------------------
 
+_cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
+CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
 _database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {
     "default": wiring.database_entry(
         parse_database_url("DATABASE_URL", _database_url),
         threads=env_int("GUNICORN_THREADS", 48, minimum=1),
+        shared_cache=wiring.cache_is_shared(CACHES["default"]),
     )
 }
-_cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
-CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is
