@@ -58,7 +58,9 @@ def _cache_lock(customer_id: int) -> Iterator[bool]:
     deadline = time.monotonic() + ttl
     queued = False
     while not cache.add(key, token, ttl):
-        queued = True
+        if not queued:
+            queued = True
+            connection_release()  # a start waiting its turn holds no connection either
         if time.monotonic() > deadline:  # its holder died: take it over
             cache.set(key, token, ttl)
             break
@@ -82,6 +84,10 @@ def customer_lock(customer_id: int) -> Iterator[bool]:
     began = time.monotonic()
     queued = not lock.acquire(blocking=False)
     if queued:
+        if _cache_is_shared():
+            # Waiting behind the customer's other start (up to its whole FLG call) with a
+            # connection held would let a double click drain the worker's small pool.
+            connection_release()
         lock.acquire()
     try:
         if _cache_is_shared():

@@ -46,7 +46,12 @@ def customer_for_user(*, user: Any) -> Customer | None:
     """The customer record linked to a signed-in user, or None when there is none yet."""
     if not user.is_authenticated:
         return None
-    return Customer.objects.select_related("lead_group").filter(user=user).first()
+    try:
+        # Loaded with the user (settings.ACCOUNTS_USER_RELATED), so no query of its own.
+        customer: Customer = user.customer
+    except Customer.DoesNotExist:
+        return None
+    return customer
 
 
 def customer_may_book(*, customer: Customer) -> bool:

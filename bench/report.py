@@ -62,7 +62,6 @@ def results(
     eps = healthy.load.endpoints
     start_ep, home_ep = eps.get("start", {}), eps.get("home", {})
     degraded_eps = degraded.load.endpoints
-    healthz_cpu, home_cpu = costs["healthz"]["cpu_ms"], costs["home"]["cpu_ms"]
     alone_p50 = percentile(calls.alone_ms, 50)
     return {
         "date": dt.date.today().isoformat(),
@@ -96,12 +95,7 @@ def results(
         "refresh_breakdown_under_load": healthy.split["refresh"],
         # CPU the portal's processes spend per request, counted at the server: the ratio
         # of the requests per second each can serve when the CPU is the limit.
-        "home_to_healthz_rps_ratio": round(healthz_cpu / home_cpu, 2) if home_cpu else None,
-        "cpu_per_request": costs,
-        "capacity_rps_per_core": {
-            name: round(1000 / cost["cpu_ms"]) if cost["cpu_ms"] else None
-            for name, cost in costs.items()
-        },
+        **cpu_figures(costs),
         # The same comparison from the load run itself: mean latency, light load.
         "home_to_healthz_mean_latency_ratio": round(
             eps["healthz"]["mean_ms"] / home_ep["mean_ms"], 2
@@ -183,6 +177,19 @@ def import_figures(imported: CsvImport, database: str) -> dict[str, Any]:
         "repeat_preview_summary": imported.repeat_summary,
         "goal_seconds": 20,
         "load_average_before": imported.load_average,
+    }
+
+
+def cpu_figures(costs: Costs) -> dict[str, Any]:
+    """results.json's figures from the CPU per request of /healthz, home and the session page."""
+    healthz_cpu, home_cpu = costs["healthz"]["cpu_ms"], costs["home"]["cpu_ms"]
+    return {
+        "home_to_healthz_rps_ratio": round(healthz_cpu / home_cpu, 2) if home_cpu else None,
+        "cpu_per_request": costs,
+        "capacity_rps_per_core": {
+            name: round(1000 / cost["cpu_ms"]) if cost["cpu_ms"] else None
+            for name, cost in costs.items()
+        },
     }
 
 

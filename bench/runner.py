@@ -16,7 +16,7 @@ from bench.report import say
 from bench.stages import burst, calls, campaign, cpu, csv_import, degraded, load, mail, scale
 
 # The stages that can run alone, after the set-up: `main(only=...)`, or BENCH_STAGES.
-ALONE = ("burst", "campaign", "csv_import", "mail")
+ALONE = ("burst", "campaign", "cpu", "csv_import", "mail")
 
 
 def main(only: str | None = None) -> int:
@@ -62,6 +62,12 @@ def main(only: str | None = None) -> int:
             bursted = burst.run(portal)
             report.merge_alone("burst", bursted.figures)
             report.print_burst(bursted.figures)
+            return 0
+        if only == "cpu":
+            costs = cpu.run(portal)
+            for key, value in report.cpu_figures(costs).items():
+                report.merge_alone(key, value)
+            say(json.dumps(report.cpu_figures(costs), indent=2))
             return 0
         if only == "campaign":
             waves = campaign.run(portal)

@@ -95,6 +95,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.EmailBackend",
 ]
+# Loaded with the signed-in user in one query: every customer page reads the customer next.
+ACCOUNTS_USER_RELATED = ("customer__lead_group",)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -106,10 +106,13 @@ def presses_while_flg_hangs(customer) -> tuple[list[int], list[str], float]:
     statuses: list[int] = []
     pages: list[str] = []
     barrier = threading.Barrier(STARTS)
-
-    def press() -> None:
+    clients = []
+    for _ in range(STARTS):  # signed in beforehand: SQLite takes one writer at a time
         client = Client()
         client.force_login(customer.user)
+        clients.append(client)
+
+    def press(client: Client) -> None:
         try:
             barrier.wait(timeout=10)
             response = client.post("/book/initial-consultation/")
@@ -118,7 +121,7 @@ def presses_while_flg_hangs(customer) -> tuple[list[int], list[str], float]:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=press) for _ in range(STARTS)]
+    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
     started = time.monotonic()
     for thread in threads:
         thread.start()
