@@ -61,6 +61,8 @@ def email_context() -> dict[str, Any]:
         "portal_url": settings.PORTAL_URL,
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
         "support_phone": settings.PORTAL_SUPPORT_PHONE,
+        # Every email links the privacy notice (privacy's page, by its URL name).
+        "privacy_url": settings.PORTAL_URL + reverse("privacy_notice"),
     }
 
 

@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "accounts",
     "appointments",
     "flg",
+    # After appointments: its admin attaches to the Customer admin appointments registers.
+    "auditlog",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Which second factor (if any) this session gave; then the admin asks staff for one.
     "django_otp.middleware.OTPMiddleware",
+    # Who did it, for the audit trail (privacy.audit): the signed-in user and their address.
+    "privacy.middleware.AuditActorMiddleware",
     "accounts.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside the header and messages middleware, so its page gets the same as any other.
@@ -381,6 +386,26 @@ if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {
         "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
         "http://127.0.0.1:8000/flg/webhooks/leads/<token>/."
     )
+
+# --- Privacy: how long personal records are kept (privacy.retention; docs/privacy.md) --------
+
+# Booking sessions, counted from when they closed; then deleted.
+RETENTION_SESSION_DAYS = env_int("RETENTION_SESSION_DAYS", 365, minimum=1)
+# Records of FLG failing a customer; then deleted.
+RETENTION_FAILURE_DAYS = env_int("RETENTION_FAILURE_DAYS", 90, minimum=1)
+# Sign-in attempts and the sign-in log (django-axes); then deleted. At least a lockout's length.
+RETENTION_ACCESS_DAYS = env_int("RETENTION_ACCESS_DAYS", 30, minimum=1)
+# The audit trail of staff actions; then deleted.
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 730, minimum=1)
+# A customer with no sign-in and no booking session for this long is anonymised (kept as an
+# anonymous row for the counts, the name, email and account gone).
+RETENTION_CUSTOMER_DAYS = env_int("RETENTION_CUSTOMER_DAYS", 3 * 365, minimum=30)
+# Lead deliveries (FLG_WEBHOOK_LOG_DAYS) and email records (OUTBOX_RECORD_DAYS) are above.
+
+# django-auditlog: the trail of changes to customers, types and settings (privacy.audit).
+# Our middleware sets who and from where (the address bookingportal.proxy believes).
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # --- Proxy, HTTPS, cookies and headers --------------------------------------------------
 
