@@ -1,0 +1,1 @@
+"""The portal's pages and endpoints, one module per concern (see the modules)."""
