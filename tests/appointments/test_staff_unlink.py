@@ -124,6 +124,8 @@ def test_the_migration_unlinks_staff_accounts_and_keeps_every_row():
         users_before = OldUser.objects.count()
 
         migrate(UNLINK)
+        # Read with today's models, which later migrations may have given more columns.
+        migrate(latest())
 
         assert Customer.objects.count() == 3
         for model in (AppointmentSession, FlgFailure, LeadDelivery):
@@ -144,8 +146,10 @@ def test_the_migration_unlinks_staff_accounts_and_keeps_every_row():
         assert "appointments." not in check("--database", "default")
 
         # Backwards changes nothing (relinking would reopen the hole); forwards again adds none.
-        migrate(BEFORE)
-        assert Customer.objects.get(lead_id="555").user.username == "unlinked-lead-555"
+        before = migrate(BEFORE)
+        BeforeCustomer = before.get_model("appointments", "Customer")
+        again = BeforeCustomer.objects.select_related("user").get(lead_id="555")
+        assert again.user.username == "unlinked-lead-555"
         assert User.objects.count() == users_before + 2
         migrate(UNLINK)
         assert User.objects.count() == users_before + 2
