@@ -157,6 +157,19 @@ def _file(response: Any) -> bool:
     )
 
 
+class ErasedFilter(admin.SimpleListFilter):
+    title = "erased"
+    parameter_name = "erased"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Not erased"), ("yes", "Erased")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(erased_at__isnull=self.value() == "no")
+        return queryset
+
+
 def customer_admin_attach() -> None:
     """Add "Erase" to the Customer admin, and audit its exports and invitations."""
     customer_admin = admin.site.get_model_admin(Customer)
@@ -171,6 +184,7 @@ def customer_admin_attach() -> None:
     }
     actions = [wrapped.get(a, a) if isinstance(a, str) else a for a in customer_admin.actions or []]
     customer_admin.actions = [*actions, erase_customers]
+    customer_admin.list_filter = [*customer_admin.list_filter, ErasedFilter]
 
 
 customer_admin_attach()

@@ -106,9 +106,11 @@ def _erase(
     end_sessions: bool = True,
 ) -> Erasure | None:
     customer = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
-    if customer.erased_at is not None:
-        return None
     user = customer.user
+    if customer.erased_at is not None or user.is_staff or user.is_superuser:
+        # Erased already, or a record wrongly linked to a staff account, which is never erased
+        # from here (manage.py unlink_staff_customers unlinks it first).
+        return None
     lead_id = customer.lead_id
     texts = [user.email, user.username, user.first_name, user.last_name, user.get_full_name()]
     removed: dict[str, int] = {}

@@ -149,3 +149,21 @@ def test_staff_erase_from_the_admin_keeping_the_lead_id(seeded, boss):
     assert rows_mentioning(EMAIL, FIRST, LAST) == {}
     listing = staff.get(reverse("admin:privacy_erasure_changelist")).content.decode()
     assert "Erased by staff" in listing
+
+
+def test_a_record_linked_to_a_staff_account_is_never_erased_from_here(seeded, boss):
+    customer = seeded.customer
+    customer.user.is_staff = True
+    customer.user.save()
+    assert erasure.customer_erase(customer=customer, keep_lead_id=False, by=boss) is None
+    customer.user.refresh_from_db()
+    assert customer.user.is_active and customer.user.email == EMAIL
+
+
+def test_the_customer_list_filters_erased_customers(seeded, boss):
+    staff = staff_sign_in(Client(), boss)
+    erasure.customer_erase(customer=seeded.customer, keep_lead_id=True, by=boss)
+    listing = staff.get(reverse("admin:appointments_customer_changelist"), {"erased": "yes"})
+    assert listing.status_code == 200 and LEAD in listing.content.decode()
+    none = staff.get(reverse("admin:appointments_customer_changelist"), {"erased": "no"})
+    assert LEAD not in none.content.decode()
