@@ -8,6 +8,7 @@ its admin is loaded after theirs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 
 from appointments.models import Customer
-from privacy import audit, erasure
+from privacy import audit, erasure, export
 from privacy.models import Erasure
 
 
@@ -129,6 +130,30 @@ def erase_customers(
     )
 
 
+@admin.action(
+    description="Download their data (JSON), for a request to see it", permissions=["view"]
+)
+def download_customer_data(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Customer]
+) -> HttpResponse:
+    """What a customer downloads from Your data, for staff answering a request by email."""
+    customers = list(queryset.select_related("user", "lead_group").filter(erased_at__isnull=True))
+    data = {str(c.pk): export.customer_data_export(customer=c) for c in customers}
+    for customer in customers:
+        audit.audit_record(
+            instance=customer,
+            event=audit.DATA_DOWNLOADED,
+            actor=request.user,
+            details={"by": "staff"},
+        )
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="customer-data.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _audited(base: type, name: str, event: str, done: Callable[[Any], bool]) -> Callable[..., Any]:
     """The Customer admin's action `name`, recording `event` once it has done its work."""
 
@@ -183,7 +208,7 @@ def customer_admin_attach() -> None:
         ),
     }
     actions = [wrapped.get(a, a) if isinstance(a, str) else a for a in customer_admin.actions or []]
-    customer_admin.actions = [*actions, erase_customers]
+    customer_admin.actions = [*actions, download_customer_data, erase_customers]
     # One more filter on this instance: the stubs type list_filter as the class's alone.
     attached: Any = customer_admin
     attached.list_filter = [*customer_admin.list_filter, ErasedFilter]

@@ -131,3 +131,15 @@ def test_the_metrics_page_names_nobody_after_a_download_and_an_erasure(seeded, b
     assert page.status_code == 200
     for needle in (EMAIL, FIRST, LAST, LEAD):
         assert needle not in page.content.decode()
+
+
+def test_staff_download_a_customers_data_for_a_request_and_it_is_recorded(seeded, staff, boss):
+    response = staff.post(
+        reverse(CUSTOMERS),
+        {"action": "download_customer_data", "_selected_action": [seeded.customer.pk]},
+    )
+    assert response["Content-Disposition"] == 'attachment; filename="customer-data.json"'
+    data = json.loads(response.content)
+    assert data[str(seeded.customer.pk)]["account"]["email"] == EMAIL
+    entry = LogEntry.objects.get(additional_data__event=audit.DATA_DOWNLOADED)
+    assert (entry.actor, entry.additional_data["by"]) == (boss, "staff")

@@ -136,3 +136,11 @@ def test_every_email_links_the_privacy_notice(seeded):
     [email] = mail.outbox
     assert "/privacy/" in email.body
     assert "/privacy/" in email.alternatives[0][0]
+
+
+def test_wrong_passwords_on_the_delete_form_end_in_the_lockout_page_not_an_error(seeded, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        response = seeded.client.post("/your-data/delete/", {"password": "not-it-123"})
+        assert response.status_code in {200, 429}
+    assert response.status_code == 429
+    assert Customer.objects.get(pk=seeded.customer.pk).erased_at is None
