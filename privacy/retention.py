@@ -13,6 +13,7 @@ import datetime as dt
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -80,6 +81,8 @@ def retention_apply(*, now: dt.datetime | None = None) -> dict[str, int]:
         "booking sessions": sessions_prune(now=now),
         "FLG failures": failures_prune(now=now),
         "sign-in records": access_prune(now=now),
+        # What `manage.py clearsessions` does: signed-in sessions past their expiry.
+        "expired browser sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
         "audit entries": audit.audit_prune(cutoff=_before(settings.RETENTION_AUDIT_DAYS, now)),
         "erasure records": Erasure.objects.filter(
             created_at__lt=_before(settings.RETENTION_AUDIT_DAYS, now)

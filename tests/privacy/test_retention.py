@@ -74,6 +74,8 @@ def test_each_kind_goes_after_its_own_time(db, boss, type_for_all, caplog, setti
         left = counts()
     assert (left["access"], left["deliveries"], left["emails"]) == (3, 0, 0)
     assert (left["sessions"], left["failures"]) == (3, 1)
+    # The seed's signed-in browser session expired after two weeks: gone too.
+    assert "1 expired browser sessions" in log
     # The real sign-in the seed made, and the three records beside it.
     assert "4 sign-in records" in log and "1 lead deliveries" in log and "2 email records" in log
     # 91 days on: the FLG failure (90).
