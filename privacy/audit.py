@@ -75,11 +75,15 @@ def audit_entries_for(*, user_pk: int, customer_pk: int) -> Any:
     )
 
 
-def audit_scrub(*, user_pk: int, customer_pk: int, texts: list[str]) -> int:
-    """Empty what entries say about an erased customer; the entries (who did what) stay."""
+def audit_scrub(*, user_pk: int, customer_pk: int, texts: list[str], search: bool = True) -> int:
+    """Empty what entries say about an erased customer; the entries (who did what) stay.
+
+    With `search`, also every other entry whose text holds one of `texts` (a scan of the
+    trail: right for one erasure, left out for the retention rule's many).
+    """
     texts = [t for t in texts if t]
     about = Q(pk__in=audit_entries_for(user_pk=user_pk, customer_pk=customer_pk).values("pk"))
-    for text in texts:
+    for text in texts if search else []:
         # Anywhere else the name or email was written: a foreign key's text, a search.
         about |= Q(pk__in=_mentioning(text))
     scrubbed = 0

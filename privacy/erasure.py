@@ -105,6 +105,9 @@ def _erase(
     by: Any,
     end_sessions: bool = True,
 ) -> Erasure | None:
+    # `end_sessions` off is the retention rule's erasure of many long-silent customers: no
+    # browser session of theirs is alive, and their trail is past its own retention, so the
+    # scans of the sessions table and of the whole trail are left out.
     customer = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
     user = customer.user
     if customer.erased_at is not None or user.is_staff or user.is_superuser:
@@ -132,7 +135,7 @@ def _erase(
         public_url="", **({} if keep_session_lead_ids or keep_lead_id else {"lead_id": ""})
     )
     removed["audit entries emptied"] = audit.audit_scrub(
-        user_pk=user.pk, customer_pk=customer.pk, texts=texts
+        user_pk=user.pk, customer_pk=customer.pk, texts=texts, search=end_sessions
     )
     for model, pk in ((get_user_model(), user.pk), (Customer, customer.pk)):
         AdminLogEntry.objects.filter(

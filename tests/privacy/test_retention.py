@@ -120,3 +120,16 @@ def test_a_customer_silent_for_three_years_is_anonymised_and_still_counted(
         ""
     }
     assert EMAIL not in caplog.text
+
+
+def test_a_run_anonymises_at_most_its_share_and_the_next_run_goes_on(db, monkeypatch):
+    from privacy import retention
+
+    monkeypatch.setattr(retention, "ANONYMISE_PER_RUN", 2)
+    with time_machine.travel(START, tick=False):
+        for n in range(3):
+            make_customer(f"quiet{n}@example.com", f"20800010{n}", None)
+    later = START + (3 * 365 + 2) * DAY
+    assert retention.retention_apply(now=later)["customers anonymised"] == 2
+    assert retention.retention_apply(now=later)["customers anonymised"] == 1
+    assert Customer.objects.filter(erased_at__isnull=True).count() == 0
