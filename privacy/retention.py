@@ -21,7 +21,7 @@ from appointments.models import AppointmentSession, Customer, FlgFailure
 from privacy import audit, erasure
 from privacy.models import Erasure
 
-# Customers anonymised in one run at most (about 20 ms each on SQLite here): the first run on a
+# Customers anonymised in one run at most (about 40 ms each on SQLite here): the first run on a
 # large, old install is spread over a few days instead of holding the worker for many minutes.
 ANONYMISE_PER_RUN = 1000
 
