@@ -138,6 +138,28 @@ def webhook_wiring() -> str:
     )
 
 
+def sandbox_on() -> bool:
+    """True in the demo: the sandbox (FLG_SANDBOX) is installed beside the portal."""
+    return apps.is_installed("flg_sandbox")
+
+
+def sandbox_type_add(*, appointment_type: AppointmentType) -> None:
+    """Give the sandbox a type with this one's id, name and lead group, as staff would add it
+    in FLG 360; only in the demo."""
+    if not sandbox_on():
+        raise RuntimeError("The FLG sandbox is not installed (FLG_SANDBOX is off).")
+    from flg_sandbox import models as sandbox
+
+    group = appointment_type.lead_group
+    sandbox.AppointmentType.objects.update_or_create(
+        id=appointment_type.flg_id,
+        defaults={
+            "name": appointment_type.name,
+            "lead_group_id": group.flg_id if group is not None else None,
+        },
+    )
+
+
 def _accounts_check() -> None:
     """Refuse (StaffCustomerMixed) a demo customer's address that is a staff account's, and
     the demo admin's address when it is a customer's: an account is never both."""

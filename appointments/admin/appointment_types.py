@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from appointments.admin.base import failures_table
 from appointments.admin.flg_tools import FlgToolsAdmin
+from appointments.admin.type_checks import TypeCheckAdmin
 from appointments.forms import AppointmentTypeAdminForm
 from appointments.models import AppointmentSession, AppointmentType, FlgFailure, LeadGroup
 
@@ -38,7 +39,7 @@ class LeadGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(AppointmentType)
-class AppointmentTypeAdmin(FlgToolsAdmin):
+class AppointmentTypeAdmin(TypeCheckAdmin, FlgToolsAdmin):
     form = AppointmentTypeAdminForm
     list_display = [
         "name",
@@ -47,19 +48,23 @@ class AppointmentTypeAdmin(FlgToolsAdmin):
         "sort_order",
         "sessions_24h",
         "failures_24h",
-        "flg_id",
+        "flg_check_display",
     ]
     list_editable = ["is_active", "sort_order"]
-    list_filter = ["is_active", ("lead_group", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["is_active", "flg_check", ("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug", "flg_id", "description"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["lead_group"]
-    readonly_fields = ["recent_failures"]
-    actions = ["verify_with_flg"]
+    readonly_fields = ["flg_check", "flg_checked_at", "flg_check_note", "recent_failures"]
+    actions = ["check_with_flg", "verify_with_flg"]
     change_list_template = "admin/appointments/appointmenttype/change_list.html"
+    change_form_template = "admin/appointments/appointmenttype/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "description", "is_active", "sort_order"]}),
-        ("In FLG 360", {"fields": ["flg_id", "lead_group"]}),
+        (
+            "In FLG 360",
+            {"fields": ["flg_id", "lead_group", "flg_check", "flg_checked_at", "flg_check_note"]},
+        ),
         ("Address", {"fields": ["slug"], "classes": ["collapse"]}),
         ("Recent failures", {"fields": ["recent_failures"]}),
     ]
