@@ -111,6 +111,12 @@ def seed_demo(*, flg_api_key: str) -> bool:
         Customer.objects.update_or_create(
             user=user,
             defaults={"lead_id": lead_id, "lead_group": groups[group], "flg_status": DEMO_STATUS},
+            create_defaults={
+                "lead_id": lead_id,
+                "lead_group": groups[group],
+                "flg_status": DEMO_STATUS,
+                "source": Customer.Source.DEMO,
+            },
         )
     admin = _demo_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     admin.is_staff = admin.is_superuser = True

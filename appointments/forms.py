@@ -138,7 +138,7 @@ class CustomerAdminForm(forms.ModelForm):
             customer = Customer.objects.select_related("user").get(pk=self.instance.pk)
             customers.customer_update(customer=customer, **values)
         else:
-            customer = customers.customer_create(**values)
+            customer = customers.customer_create(**values, source=Customer.Source.ADMIN)
         self.instance = customer
         # The admin saves the object and its relations after save(commit=False): both saved.
         self.save_m2m = self._save_m2m  # type: ignore[method-assign,attr-defined]

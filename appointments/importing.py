@@ -325,7 +325,12 @@ def _apply(plan: ImportPlan) -> ImportResult:
     _accounts_update(changed)
     created = bulk.rows_insert(
         [
-            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            Customer(
+                user=row.user,
+                lead_id=row.lead_id,
+                lead_group=groups[row.lead_group_id],
+                source=Customer.Source.IMPORT,
+            )
             for row in new_rows
         ],
         key="user",
@@ -334,7 +339,12 @@ def _apply(plan: ImportPlan) -> ImportResult:
     # Accounts that had no customer record get one; the others are changed in place.
     Customer.objects.bulk_create(
         [
-            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            Customer(
+                user=row.user,
+                lead_id=row.lead_id,
+                lead_group=groups[row.lead_group_id],
+                source=Customer.Source.IMPORT,
+            )
             for row in changed
             if row.customer is None
         ],

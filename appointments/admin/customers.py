@@ -25,7 +25,12 @@ from appointments.admin.base import (
     invites_queued,
     sessions_table,
 )
-from appointments.admin.filters import CustomerBookedFilter, InvitedFilter, SignedInFilter
+from appointments.admin.filters import (
+    CustomerBookedFilter,
+    FlgStatusFilter,
+    InvitedFilter,
+    SignedInFilter,
+)
 from appointments.admin.importing import CustomerImportAdmin
 from appointments.forms import BookingLinksForm, CustomerAdminForm
 from appointments.models import AppointmentSession, Customer
@@ -67,7 +72,7 @@ class CustomerAdmin(CustomerImportAdmin):
         CustomerBookedFilter,
         "source",
         ("lead_group", admin.RelatedOnlyFieldListFilter),
-        "flg_status",
+        FlgStatusFilter,
     ]
     search_fields = ["user__email", "user__first_name", "user__last_name", "lead_id"]
     list_select_related = ["user", "lead_group"]

@@ -91,3 +91,25 @@ class CustomerBookedFilter(_YesNever):
     parameter_name = "booked"
     yes, never = "Reported a booking", "Never reported one"
     lookup = "last_booked"
+
+
+class FlgStatusFilter(admin.SimpleListFilter):
+    """The lead's status as FLG last sent it; "No status" names the empty one."""
+
+    title = "FLG lead status"
+    parameter_name = "flg_status"
+    NONE = "-"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        statuses = (
+            model_admin.model.objects.exclude(flg_status="")
+            .order_by("flg_status")
+            .values_list("flg_status", flat=True)
+            .distinct()
+        )
+        return [(status, status) for status in statuses] + [(self.NONE, "No status")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == self.NONE:
+            return queryset.filter(flg_status="")
+        return queryset.filter(flg_status=self.value()) if self.value() else queryset
