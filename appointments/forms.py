@@ -190,3 +190,12 @@ class ImportForm(forms.Form):
     send_invites = forms.BooleanField(
         required=False, label="Email new customers an invitation to choose a password"
     )
+    partial = forms.BooleanField(
+        required=False,
+        label="Import the good rows and list the bad ones",
+        help_text=(
+            "Left unticked, one bad row stops the whole file. Ticked, the good rows are "
+            "imported and the bad ones are offered as a CSV with the problem on each row, to "
+            "fix and import again."
+        ),
+    )
