@@ -193,3 +193,27 @@ def test_the_demo_offers_to_add_a_type_flg_does_not_know_to_the_sandbox(
     staff_page.get_by_text("Initial consultation: FLG 360 knows its id.").wait_for()
     assert SandboxType.objects.filter(pk=type_for_all.flg_id).exists()
     assert staff_page.get_by_role("button", name="Add it to the sandbox").count() == 0
+
+
+def test_a_partial_import_preview_lists_the_refused_rows_and_is_clean_under_axe(
+    staff_page, live_server
+):
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (run `npm install`; .ci/run does)")
+    text = (
+        "email,first_name,last_name,lead_id,lead_group_id\n"
+        "new@example.com,New,Person,901,101\n"
+        "not-an-address,Bad,Row,902,101\n"
+    )
+    staff_page.goto(f"{live_server.url}/admin/appointments/customer/import/")
+    staff_page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "customers.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    staff_page.get_by_label("Import the good rows and list the bad ones").check()
+    staff_page.get_by_role("button", name="Preview").click()
+    staff_page.get_by_role("heading", name="To be left out: 1 row with a problem").wait_for()
+    with staff_page.expect_download() as download:
+        staff_page.get_by_role("button", name="Download the refused rows (CSV)").click()
+    assert "not-an-address" in Path(download.value.path()).read_text()
+    report = axe_report(staff_page)
+    assert report == "", f"axe-core found violations on a partial import's preview:\n{report}"
