@@ -159,3 +159,11 @@ def test_a_flg_that_words_every_refusal_alike_leaves_the_type_unjudged(recorder,
     bodies = [json.loads(request["body"]) for request in server.requests]
     assert [body["lead"] for body in bodies] == ["portal-type-check"] * 2
     assert bodies[1]["appointmentType"] == str(UNKNOWN_ID)
+
+
+def test_in_demo_mode_the_check_creates_no_lead_and_no_session(sandbox, known_in_sandbox, settings):
+    settings.FLG_SANDBOX_AUTO_LEADS = True  # the demo learns leads on first use, digits only
+    checked = connection.type_check(appointment_type=known_in_sandbox)
+    assert checked.verdict == connection.KNOWN
+    assert not sandbox_models.Lead.objects.exists()
+    assert not sandbox_models.Session.objects.exists()
