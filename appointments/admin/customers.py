@@ -124,10 +124,14 @@ class CustomerAdmin(CustomerImportAdmin):
     def onboarding(self, obj: Customer) -> str:
         if not obj.pk:
             return "-"
+        invited, signed_in, booked = (
+            "never" if day == "-" else f"on {day}"
+            for day in (self.invited(obj), self.last_sign_in(obj), self.last_booking(obj))
+        )
         return (
-            f"Last invited {self.invited(obj)}; last signed in {self.last_sign_in(obj)}; "
-            f"last reported a booking {self.last_booking(obj)}. Invitations are kept "
-            f"{settings.OUTBOX_RECORD_DAYS} days in the email list."
+            f"Last invited {invited}; last signed in {signed_in}; last reported a booking "
+            f"{booked}. Invitations are kept {settings.OUTBOX_RECORD_DAYS} days in the email "
+            "list."
         )
 
     def get_urls(self) -> list:

@@ -19,7 +19,7 @@ from appointments.models import (
     LeadDelivery,
 )
 from outbox.models import EmailRecord, JobRun
-from tests.appointments.test_browser import axe_report, new_page
+from tests.appointments.test_browser import SCREENSHOTS, axe_report, new_page
 from tests.conftest import CHROMIUM, make_customer, staff_sign_in
 
 pytestmark = [
@@ -143,6 +143,9 @@ def test_every_list_fits_1280_pixels(staff_page, live_server, name):
     staff_page.goto(f"{live_server.url}/admin/{app}/{model}/")
     staff_page.locator("#changelist").wait_for()
     assert overflow(staff_page) == {"page": 0, "list": 0}, name
+    if app == "appointments":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        staff_page.screenshot(path=str(SCREENSHOTS / f"admin-{model}-1280x800.png"))
 
 
 def changed_pages(live_server, customer, type_for_all) -> dict[str, str]:
@@ -178,6 +181,10 @@ def test_staff_copy_a_booking_link_with_one_press(staff_page, live_server, custo
     assert staff_page.evaluate("() => navigator.clipboard.readText()") == link
     assert "/book/home-survey/" in link
     assert staff_page.console.errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    staff_page.screenshot(
+        path=str(SCREENSHOTS / "admin-customer-page-1280x800.png"), full_page=True
+    )
 
 
 def test_the_demo_offers_to_add_a_type_flg_does_not_know_to_the_sandbox(
