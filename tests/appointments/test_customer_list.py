@@ -196,3 +196,16 @@ def test_the_migration_keeps_every_customer_and_marks_those_the_webhook_created(
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert dict(Customer.objects.values_list("lead_id", "source")) == {"701": "webhook", "702": ""}
+
+
+def test_a_customer_page_says_when_they_were_invited_signed_in_and_booked(staff, onboarded):
+    casey, lee = onboarded
+    page = staff.get(reverse("admin:appointments_customer_change", args=[casey.pk]))
+    assert (
+        "Last invited on 18 Nov 2026; last signed in on 19 Nov 2026; last reported a booking "
+        "on 20 Nov 2026."
+    ) in page.content.decode()
+    page = staff.get(reverse("admin:appointments_customer_change", args=[lee.pk]))
+    assert "Last invited never; last signed in never; last reported a booking never." in (
+        page.content.decode()
+    )
