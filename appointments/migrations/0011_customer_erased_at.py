@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0009_customer_unlink_staff'),
+        ('appointments', '0010_customer_source_type_flg_check'),
     ]
 
     operations = [
