@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
+    "solo",
     "outbox",
+    "business",
     "accounts",
     "appointments",
     "flg",
@@ -158,6 +160,14 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     # Redis down or stalled must not take the site with it: short timeouts, and every error
     # a miss (bookingportal.cache). Limits and the breaker then count per process.
     CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
+# The business's settings (django-solo's singleton) are read from this cache on every page and
+# rewritten in it when staff save them: shared (Redis), every worker shows a change on its next
+# page; in local memory, each process may show the old for up to a minute.
+SOLO_CACHE = "default"
+SOLO_CACHE_TIMEOUT = (
+    3600 if CACHES["default"]["BACKEND"] == "bookingportal.cache.TolerantRedisCache" else 60
+)
+SOLO_CACHE_PREFIX = "portal-settings"
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is
