@@ -21,7 +21,9 @@ from outbox.kinds import masked_email
 
 
 class PortalSettingsForm(forms.ModelForm[PortalSettings]):
-    logo_upload = forms.ImageField(
+    # A plain file field: branding.logo_prepare checks the size before Pillow reads anything,
+    # then decodes and re-encodes it.
+    logo_upload = forms.FileField(
         label="New logo",
         required=False,
         help_text="PNG, JPEG, GIF or WebP, up to 1 MB. Shown at most 640x160 pixels.",

@@ -159,7 +159,7 @@ def text_check(*, kind: str, subject: str, body: str) -> None:
 
 
 def _render(source: str, values: Mapping[str, Any]) -> str:
-    return template_compile(source).render(Context(dict(values), autoescape=False))
+    return str(template_compile(source).render(Context(dict(values), autoescape=False)))
 
 
 def _one_line(text: str) -> str:
