@@ -150,8 +150,9 @@ def test_nothing_yet_shows_zeros_and_no_conversion(db):
 
 
 def table_rows(page: str, table_id: str) -> list[list[str]]:
-    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)[1]
-    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
+    assert table is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", table[1], re.S)[1:]
     return [
         [
             unescape(re.sub(r"<[^>]+>", "", cell)).strip()

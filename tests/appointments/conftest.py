@@ -1,0 +1,55 @@
+"""Fixtures for the booking pages' tests: the sandbox ready with the cast, a customer signed
+in, and a user with no customer record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from flg import transport
+
+
+@pytest.fixture
+def flg_ready(
+    sandbox,
+    customer,
+    other_customer,
+    type_for_all,
+    type_for_homeowners,
+    type_for_landlords,
+    inactive_type,
+):
+    sandbox.mirror()
+    yield sandbox
+    # The FLG client keeps its connection to live_server alive between calls, and the server
+    # thread at the other end keeps a database connection that outlives the test database
+    # otherwise ("being accessed by other users" on PostgreSQL). Hang up.
+    pooled = getattr(transport._local, "session", None)
+    if pooled is not None:
+        pooled.close()
+
+
+@pytest.fixture
+def signed_in(client, customer):
+    client.force_login(customer.user)
+    return client
+
+
+@pytest.fixture
+def unlinked_client(client, db):
+    user = get_user_model().objects.create_user("sam", "sam@example.com", "pw-not-used")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def one_rate_window():
+    """Start at the top of a minute, so the per-minute session limit's window cannot roll over
+    in the middle of a test."""
+    top = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    with time_machine.travel(top):
+        yield
