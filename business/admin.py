@@ -32,6 +32,14 @@ class PortalSettingsForm(forms.ModelForm[PortalSettings]):
         ),
     )
     remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+    # Typed without a scheme, an address is taken as https (as Django 6 will).
+    privacy_notice_url = forms.URLField(
+        label="Privacy notice link",
+        required=False,
+        assume_scheme="https",
+        help_text=PortalSettings._meta.get_field("privacy_notice_url").help_text,
+    )
+    terms_url = forms.URLField(label="Terms link", required=False, assume_scheme="https")
 
     class Meta:
         model = PortalSettings
@@ -131,6 +139,10 @@ class EmailTextForm(forms.ModelForm[EmailText]):
             "body": forms.Textarea(attrs={"rows": 18, "cols": 90, "spellcheck": "true"}),
             "subject": forms.TextInput(attrs={"size": 90}),
         }
+
+    def clean_body(self) -> str:
+        # A browser sends a textarea's lines with CRLF; emails are written with LF.
+        return str(self.cleaned_data["body"]).replace("\r\n", "\n")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WIDTH = 560
-LABEL_WIDTH = 200
-VALUE_WIDTH = 70
+LABEL_WIDTH = 250
+VALUE_WIDTH = 60
 ROW = 30
 BAR = 18
 
