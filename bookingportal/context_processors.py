@@ -21,6 +21,11 @@ def demo_mailbox_url() -> str:
         return ""
 
 
+def portal_without_database() -> dict[str, Any]:
+    """The same for the page that says the database is down: the brand from the cache alone."""
+    return {**branding.portal_context(database=False), "demo_mailbox_url": demo_mailbox_url()}
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     """The portal's brand and support contacts (staff's, over the environment's), for the
     layout of every page."""

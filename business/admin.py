@@ -202,7 +202,8 @@ class EmailTextAdmin(admin.ModelAdmin[EmailText]):
         kind = request.POST.get("kind") or request.GET.get("kind", "")
         spec = emails.kind_spec(kind)
         if spec is None:
-            return HttpResponseRedirect(reverse("admin:business_emailtext_changelist"))
+            # Which email? The list of them says.
+            return self.changelist_view(request)
         existing = EmailText.objects.filter(kind=kind).first()
         if existing is not None:
             return HttpResponseRedirect(

@@ -8,16 +8,20 @@ it on its next page load; a local-memory cache holds it for SOLO_CACHE_TIMEOUT a
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
 from business.models import Logo, PortalSettings
+
+logger = logging.getLogger("business")
 
 # The shipped look (static/css/portal.css).
 DEFAULT_BRAND = "#0b5cad"
@@ -52,13 +56,23 @@ class Brand:
     logo_height: int
 
 
-def settings_row() -> PortalSettings:
-    return PortalSettings.get_solo()
+def settings_row(*, database: bool = True) -> PortalSettings:
+    """The saved settings: from the cache, else the database; the environment's alone (an
+    unsaved row) when the database cannot answer or must not be asked."""
+    if not database:
+        cached = caches[settings.SOLO_CACHE].get(PortalSettings.get_cache_key())
+        return cached if isinstance(cached, PortalSettings) else PortalSettings()
+    try:
+        return PortalSettings.get_solo()
+    except DatabaseError:
+        # The database is down or not migrated: the page still shows, in the default brand.
+        logger.warning("Portal settings unavailable from the database; using the defaults")
+        return PortalSettings()
 
 
-def brand_get() -> Brand:
+def brand_get(*, database: bool = True) -> Brand:
     """The brand now: staff's values where they gave one, else the environment's."""
-    row = settings_row()
+    row = settings_row(database=database)
     return Brand(
         portal_name=row.portal_name or settings.PORTAL_NAME,
         support_email=row.support_email or settings.PORTAL_SUPPORT_EMAIL,
@@ -77,11 +91,13 @@ def brand_get() -> Brand:
     )
 
 
-def portal_context() -> dict[str, Any]:
-    """What every page's layout shows of the brand."""
-    brand = brand_get()
+def portal_context(*, database: bool = True) -> dict[str, Any]:
+    """What every page's layout shows of the brand (`database=False`: the page that says the
+    database is down asks only the cache)."""
+    brand = brand_get(database=database)
     logo_url = ""
-    if brand.logo_version:
+    # The logo is served from the database: not on a page that says the database is down.
+    if brand.logo_version and database:
         logo_url = reverse("business:logo", kwargs={"version": brand.logo_version})
     return {
         "portal_name": brand.portal_name,
