@@ -10,6 +10,7 @@ portal's links as the only anchors.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -21,13 +22,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import VariableNode
-from django.template.defaulttags import ForNode
 from django.template.loader import get_template, render_to_string
 from django.utils.html import escape, format_html
 
 from business import branding
 from business.models import EmailText
 from outbox.kinds import Message
+
+logger = logging.getLogger("business")
 
 TEST_KIND = "email_text_test"
 SUBJECT_MAX = 200
@@ -102,18 +104,13 @@ def shipped_source(path: str) -> str:
 
 
 def _names_used(template: Template) -> set[str]:
-    loop_names = {
-        name
-        for node in template.nodelist.get_nodes_by_type(ForNode)
-        for name in getattr(node, "loopvars", [])
-    }
     used = set()
     for node in template.nodelist.get_nodes_by_type(VariableNode):
         var = getattr(node, "filter_expression").var  # noqa: B009
         lookups = getattr(var, "lookups", None)
         if lookups:
             used.add(lookups[0])
-    return used - loop_names - {"forloop"}
+    return used
 
 
 _BARE = "{{{{\\s*{}\\s*}}}}"
@@ -197,11 +194,16 @@ def email_render(
     values = {**branding.email_context(), **values}
     text = EmailText.objects.filter(kind=kind).first()
     if text is not None:
-        return Rendered(
-            subject=_one_line(_render(text.subject, values)),
-            body=_render(text.body, values),
-            html=html_from_text(spec=spec, source=text.body, values=values),
-        )
+        try:
+            return Rendered(
+                subject=_one_line(_render(text.subject, values)),
+                body=_render(text.body, values),
+                html=html_from_text(spec=spec, source=text.body, values=values),
+            )
+        except Exception:
+            # Checked on save, so only a text saved before a check it now fails: the
+            # customer still gets their email, in the shipped words.
+            logger.exception("Email text %s no longer renders; sent the shipped text", kind)
     html = ""
     if spec.html_template:
         html = render_to_string(spec.html_template, {**values, **(html_context or {})})

@@ -1,6 +1,8 @@
-"""The template language staff write emails in: Django's, cut down to variables, a few filters,
-{% if %} and {% for %}. No {% load %}, {% include %}, {% url %} or anything that reads files,
-other templates or the database; the values given are plain strings and numbers."""
+"""The template language staff write emails in: Django's, cut down to variables, a few text
+filters and {% if %}. No {% load %}, {% include %}, {% url %} or anything that reads files,
+other templates or the database; the values given are plain strings and numbers. No {% for %}
+either: there is no list to walk, and loops over a link's characters nested a few deep would
+hold a worker for hours."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.template import Library, defaultfilters, defaulttags
 
 register = Library()
 
-for _name in ("if", "for", "comment", "firstof", "spaceless"):
+for _name in ("if", "comment", "firstof", "spaceless"):
     register.tag(_name, defaulttags.register.tags[_name])
 
 for _name in (
@@ -24,6 +26,5 @@ for _name in (
     "add",
     "cut",
     "truncatewords",
-    "date",
 ):
     register.filter(_name, defaultfilters.register.filters[_name])

@@ -120,3 +120,30 @@ def test_the_sender_name_staff_chose_is_on_every_email(staff, client, customer, 
     staff.post(SETTINGS_URL, form(email_sender_name="Harbour Dental"))
     ask_for_link(client, "casey@example.com")
     assert mail.outbox[-1].from_email == "Harbour Dental <bookings@example.com>"
+
+
+def test_every_shipped_text_passes_the_checks_staff_s_text_must_pass():
+    from business import emails
+
+    assert {spec.name for spec in emails.kinds_all()} >= {
+        "sign_in_link",
+        "invite",
+        "password_reset",
+        "email_changed",
+    }
+    for spec in emails.kinds_all():
+        subject, body = emails.shipped_text(spec)
+        emails.text_check(kind=spec.name, subject=subject, body=body)
+
+
+def test_a_loop_is_refused_there_is_nothing_to_loop_over(staff):
+    response = save(
+        staff, body="{% for c in link %}{% for d in link %}.{% endfor %}{% endfor %}{{ link }}"
+    )
+    assert "This template has an error: Invalid block tag" in response.content.decode()
+
+
+def test_a_text_saved_before_a_stricter_check_still_sends_the_shipped_words(client, customer, db):
+    EmailText.objects.create(kind="sign_in_link", subject="Hi", body="{% bogus %}{{ link }}")
+    ask_for_link(client, "casey@example.com")
+    assert mail.outbox[-1].subject == "Your sign-in link for Acme Bookings"
