@@ -206,3 +206,13 @@ def test_a_first_sign_in_is_counted_once(client, customer):
     assert list(Event.objects.values_list("kind", "user_id")) == [
         ("first_sign_in", customer.user_id)
     ]
+
+
+def test_events_older_than_the_dashboard_needs_are_deleted_on_the_schedule(db):
+    from outbox import kinds
+
+    Event.objects.create(kind=Event.Kind.FIRST_SIGN_IN, at=ago(181), user_id=1)
+    Event.objects.create(kind=Event.Kind.FIRST_SIGN_IN, at=ago(179), user_id=2)
+    [job] = [job for job in kinds.jobs() if job.name == "prune_dashboard_events"]
+    assert job.run() == {"dashboard events": 1}
+    assert list(Event.objects.values_list("user_id", flat=True)) == [2]
