@@ -21,8 +21,8 @@ class PortalSettings(SingletonModel):
         max_length=7,
         blank=True,
         validators=[HEX_COLOUR],
-        help_text="Buttons and links, such as #0b5cad. It must keep white text on it and it "
-        "as text on the page readable (WCAG AA, contrast 4.5:1 or more).",
+        help_text="Buttons and links (#0b5cad, the shipped blue, if unchanged). It must keep "
+        "white text on it and it as text on the page readable (WCAG AA, contrast 4.5:1 or more).",
     )
     # The logo's bytes live in their own table (Logo), so the cached settings stay small.
     logo_version = models.PositiveIntegerField(default=0, editable=False)

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('portal_name', models.CharField(blank=True, help_text="Shown in every page's header and in emails.", max_length=100)),
-                ('brand_colour', models.CharField(blank=True, help_text='Buttons and links, such as #0b5cad. It must keep white text on it and it as text on the page readable (WCAG AA, contrast 4.5:1 or more).', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Give the colour as # and six hex digits.')])),
+                ('brand_colour', models.CharField(blank=True, help_text='Buttons and links (#0b5cad, the shipped blue, if unchanged). It must keep white text on it and it as text on the page readable (WCAG AA, contrast 4.5:1 or more).', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Give the colour as # and six hex digits.')])),
                 ('logo_version', models.PositiveIntegerField(default=0, editable=False)),
                 ('logo_width', models.PositiveIntegerField(default=0, editable=False)),
                 ('logo_height', models.PositiveIntegerField(default=0, editable=False)),
