@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tests.business.test_brand import SETTINGS_URL, form
@@ -17,9 +18,13 @@ def page_in_another_worker(customer) -> str:
     pages: list[str] = []
 
     def run() -> None:
-        browser = Client()
-        browser.force_login(customer.user)
-        pages.append(browser.get("/").content.decode())
+        try:
+            browser = Client()
+            browser.force_login(customer.user)
+            pages.append(browser.get("/").content.decode())
+        finally:
+            # A thread's own connection, or PostgreSQL could not drop the test database.
+            connection.close()
 
     worker = threading.Thread(target=run)
     worker.start()
