@@ -36,9 +36,9 @@ def models_register() -> None:
     auditlog.register(AppointmentType)
     auditlog.register(LeadGroup)
     if apps.is_installed("business"):
-        # The portal's own settings, once the business app provides them.
-        label = "business.PortalSettings"
-        auditlog.register(apps.get_model(label))
+        # The portal's own settings and the wording of its emails (staff edit both).
+        for label in ("business.PortalSettings", "business.EmailText"):
+            auditlog.register(apps.get_model(label))
 
 
 def audit_record(

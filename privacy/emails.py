@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import invites, links
+from accounts import links
+from business import emails as texts
 from outbox import kinds
 from outbox import services as outbox
 from outbox.kinds import Message
@@ -42,19 +42,30 @@ def delete_link_render(user_id: int, params: dict[str, Any]) -> Message | None:
     link = settings.PORTAL_URL + reverse(
         "privacy_delete_link", kwargs={"token": delete_link_token(user=user)}
     )
-    context = {
-        **invites.email_context(),
-        "user": user,
+    values = {
+        "first_name": user.first_name,
         "link": link,
         "minutes": settings.SIGN_IN_LINK_MINUTES,
     }
-    subject = render_to_string("privacy/emails/delete_link_subject.txt", context)
-    return Message(
-        to=user.email,
-        subject="".join(subject.splitlines()).strip(),
-        body=render_to_string("privacy/emails/delete_link_body.txt", context),
-    )
+    made = texts.email_render(kind=DELETE_LINK, values=values)
+    return Message(to=user.email, subject=made.subject, body=made.body, html=made.html)
 
 
 def register() -> None:
     kinds.kind_register(DELETE_LINK, delete_link_render)
+    # Its wording staff may change in the admin, as the other emails' (business.emails).
+    texts.kind_register(
+        texts.EmailKind(
+            name=DELETE_LINK,
+            label="Account deletion link",
+            subject_template="privacy/emails/delete_link_subject.txt",
+            body_template="privacy/emails/delete_link_body.txt",
+            placeholders={
+                "first_name": "the customer's first name (may be empty)",
+                "link": "the link that confirms the deletion (required)",
+                "minutes": "how many minutes the link works",
+            },
+            links=("link",),
+            required=("link",),
+        )
+    )

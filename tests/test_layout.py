@@ -12,23 +12,36 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "appointments", "flg", "flg_sandbox", "outbox", "privacy"]
+APPS = ["accounts", "appointments", "business", "flg", "flg_sandbox", "outbox", "privacy"]
 OURS = {*APPS, "bookingportal"}
 
 # What each room may not import (module prefixes), and why.
 FORBIDDEN = {
     "flg": (
-        {"accounts", "appointments", "flg_sandbox", "bookingportal", "outbox", "privacy"},
+        {
+            "accounts",
+            "appointments",
+            "business",
+            "flg_sandbox",
+            "bookingportal",
+            "outbox",
+            "privacy",
+        },
         "flg imports no app",
     ),
     "flg_sandbox": (
-        {"accounts", "appointments", "flg", "bookingportal", "outbox", "privacy"},
+        {"accounts", "appointments", "business", "flg", "bookingportal", "outbox", "privacy"},
         "a stand-alone FLG",
     ),
     # Email and background work: generic, so accounts and appointments may use it.
     "outbox": (
-        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal", "privacy"},
+        {"accounts", "appointments", "business", "flg", "flg_sandbox", "bookingportal", "privacy"},
         "the outbox imports no app of ours",
+    ),
+    # The business's settings: used by accounts and appointments, so it uses neither.
+    "business": (
+        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal", "privacy"},
+        "the business's settings import only the outbox",
     ),
     "accounts": (
         {"appointments", "flg_sandbox", "bookingportal", "privacy"},
