@@ -144,3 +144,32 @@ def test_wrong_passwords_on_the_delete_form_end_in_the_lockout_page_not_an_error
         assert response.status_code in {200, 429}
     assert response.status_code == 429
     assert Customer.objects.get(pk=seeded.customer.pk).erased_at is None
+
+
+def test_the_notice_is_staffs_text_from_the_portal_settings_and_its_change_is_audited(client, boss):
+    from auditlog.context import set_actor
+
+    from business.models import PortalSettings
+
+    row = PortalSettings.get_solo()
+    with set_actor(boss):
+        row.privacy_notice = "We keep your bookings for a year.\n\nAsk us anything."
+        row.save()
+    page = client.get("/privacy/").content.decode()
+    assert "We keep your bookings for a year." in page and "What we hold" not in page
+    # get_solo() created the row (an entry of its own), then staff changed it.
+    entry = LogEntry.objects.get_for_object(row).get(action=LogEntry.Action.UPDATE)
+    assert entry.actor == boss and "privacy_notice" in entry.changes_dict
+
+
+def test_staffs_own_notice_address_is_linked_from_pages_and_emails(seeded):
+    from accounts import invites
+    from business.models import PortalSettings
+
+    row = PortalSettings.get_solo()
+    row.privacy_notice_url = "https://example.com/our-privacy"
+    row.save()
+    assert 'href="https://example.com/our-privacy"' in seeded.client.get("/").content.decode()
+    mail.outbox.clear()
+    invites.invites_send(users=[seeded.customer.user])
+    assert mail.outbox[0].body.endswith("How we use your data: https://example.com/our-privacy\n")
