@@ -141,6 +141,8 @@ def _send(message: kinds.Message) -> None:
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send()
 
 
