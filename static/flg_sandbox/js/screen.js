@@ -35,9 +35,13 @@
     back.hidden = true; // in the portal's frame, the portal is right there
   } else if (back && window.opener) {
     back.addEventListener("click", function (event) {
-      // Back to the tab that opened this window, where the booking now shows.
+      // Back to the tab that opened this window, where the booking now shows. A browser may
+      // refuse to close a window the customer opened and used: then the link leads home.
       event.preventDefault();
       window.close();
+      window.setTimeout(function () {
+        window.location.href = back.href;
+      }, 300);
     });
   }
 })();
