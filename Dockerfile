@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The booking portal: a slim, non-root image serving with gunicorn on port 8000.
-# Configuration comes from the environment at run time (README, "Deploy"); none is baked in.
+# Configuration comes from the environment at run time (docs/deploy.md); none is baked in.
 
 FROM python:3.12.8-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1

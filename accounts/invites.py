@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.urls import reverse
@@ -40,6 +41,14 @@ class InviteTokenGenerator(PasswordResetTokenGenerator):
     for PASSWORD_RESET_TIMEOUT, and worthless at the password-reset URL (and the reverse)."""
 
     key_salt = "accounts.invites.InviteTokenGenerator"
+
+    def _make_hash_value(self, user: AbstractBaseUser, timestamp: int) -> str:
+        # Django's hash also holds the last sign-in, so signing in with the sign-in link of the
+        # same email would spend this link too, though the email says each works once. Choosing
+        # a password (or a new email address) still spends it. An account never signed in
+        # hashes as before, so invitations already emailed keep working.
+        email = getattr(user, user.get_email_field_name(), "") or ""
+        return f"{user.pk}{user.password}{timestamp}{email}"
 
 
 invite_token_generator = InviteTokenGenerator()

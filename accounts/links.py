@@ -32,7 +32,8 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from sesame import tokens
@@ -51,6 +52,11 @@ BOOKING_REVISION = "accounts.booking_revision"
 BOOKING_LINK_REVOKED_MESSAGE = (
     "The booking link you came in with has been withdrawn, so you have been signed out. "
     "Please sign in, or ask us for a new link."
+)
+SIGNED_IN_MESSAGE = "You are already signed in as {email}: no need for a link."
+OTHER_ACCOUNT_MESSAGE = (
+    "That link was for another account and no longer works. You are still signed in as "
+    "{email}; to use another account, sign out first."
 )
 FULL_SIGN_IN_MESSAGE = (
     "For your security, please sign in with your password or a sign-in link before "
@@ -105,20 +111,32 @@ def token_create(
     return ".".join([*map(_base36, numbers), _base36(until), signed])
 
 
-def token_read(*, token: str, purpose: str) -> LinkToken | None:
-    """The account, numbers and expiry of a token for `purpose`; None if altered or expired."""
+def _token_parse(token: str, purpose: str) -> LinkToken | None:
     if not _TOKEN.match(token):
         return None
     *parts, signed = token.split(".")
     *numbers, until = [int(part, 36) for part in parts]
-    if until <= timezone.now().timestamp():
-        return None
     user = tokens.parse_token(signed, _link_user, _scope(purpose, numbers, until))
     if user is None:
         return None
     return LinkToken(
         user=user, numbers=tuple(numbers), expires=dt.datetime.fromtimestamp(until, dt.UTC)
     )
+
+
+def token_read(*, token: str, purpose: str) -> LinkToken | None:
+    """The account, numbers and expiry of a token for `purpose`; None if altered or expired."""
+    found = _token_parse(token, purpose)
+    if found is None or found.expires <= timezone.now():
+        return None
+    return found
+
+
+def token_owner(*, token: str, purpose: str) -> User | None:
+    """The account a token for `purpose` was made for, expired or spent; None if altered, or
+    if the account's password or email has changed since (sesame's revocation)."""
+    found = _token_parse(token, purpose)
+    return found.user if found is not None else None
 
 
 # --- Sign-in links ---------------------------------------------------------------------------
@@ -155,6 +173,11 @@ def sign_in_link_user(*, token: str) -> User | None:
     """The account a sign-in link is for, if it still works; it stays unspent."""
     found = _sign_in_token(token)
     return found.user if found is not None else None
+
+
+def sign_in_link_owner(*, token: str) -> User | None:
+    """The account a sign-in link was made for, even once it no longer works."""
+    return token_owner(token=token, purpose=SIGN_IN)
 
 
 def sign_in_link_use(*, token: str) -> User | None:
@@ -283,6 +306,27 @@ def booking_session_end(request: HttpRequest) -> None:
     """Sign out a session whose booking link was revoked, saying so on the sign-in page."""
     logout(request)
     messages.info(request, BOOKING_LINK_REVOKED_MESSAGE)
+
+
+def link_onward_signed_in(
+    request: HttpRequest, *, owner: User | None, next_url: str = ""
+) -> HttpResponseRedirect | None:
+    """For a signed-in customer opening a link they do not need (it no longer works, or it is
+    their own and they are signed in already): home with a note (on to `next_url` when the
+    link was theirs), instead of a page saying it is dead and a form.
+
+    `owner` is whom the link was made for (None when unknown: altered, or spent by a new
+    password). Staff and people not signed in get None: the caller's own page.
+    """
+    user = request.user
+    if not user.is_authenticated or services.user_is_staff(user):
+        return None
+    home = resolve_url(settings.LOGIN_REDIRECT_URL)
+    if owner is not None and owner.pk != user.pk:
+        messages.info(request, OTHER_ACCOUNT_MESSAGE.format(email=user.email))
+        return HttpResponseRedirect(home)
+    messages.info(request, SIGNED_IN_MESSAGE.format(email=user.email))
+    return HttpResponseRedirect(next_url if next_url and owner is not None else home)
 
 
 def full_sign_in_required(

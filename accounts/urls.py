@@ -13,12 +13,14 @@ urlpatterns = [
     path("password_change/", views.password_change, name="password_change"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password_reset/done/", views.password_reset_done, name="password_reset_done"),
     path(
         "reset/<uidb64>/<token>/",
         views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path("invite/new/", views.InviteRenewView.as_view(), name="invite_renew"),
+    path("invite/sent/", views.invite_renew_done, name="invite_renew_done"),
     path("invite/<uidb64>/<token>/", views.InviteAcceptView.as_view(), name="invite_accept"),
     # Staff only: the second factor the admin asks for after the password.
     path("two-factor/", two_factor_views.verify, name="two_factor_verify"),

@@ -85,6 +85,15 @@ class SignInView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+# The address the last "email me" form here was sent for, for the page that follows.
+SENT_TO = "accounts.sent_to"
+
+
+def _sent_page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
+    # Read once: the address is not kept in the session after the page that names it.
+    return render(request, template, {"sent_to": request.session.pop(SENT_TO, ""), **context})
+
+
 class EmailLimitMixin:
     """For a form that emails an address anyone can type: within accounts.limits, or nothing.
 
@@ -101,6 +110,9 @@ class EmailLimitMixin:
         """A limit held the email back (for the metrics)."""
 
     def form_valid(self, form: Any) -> HttpResponse:
+        # The page that follows names the address as typed (nothing more: it must not tell
+        # whether an account has it), so a typo shows before the customer waits for nothing.
+        self.request.session[SENT_TO] = form.cleaned_data["email"]
         if limits.email_allowed(
             email=form.cleaned_data["email"], client_ip=get_client_ip_address(self.request)
         ):
@@ -142,6 +154,16 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     (Django's post_reset_login stays False).
     """
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        if not self.validlink:
+            # Spent (say, the password was chosen in another tab): someone signed in needs no
+            # "expired" page, just to carry on.
+            onward = links.link_onward_signed_in(request, owner=getattr(self, "user", None))
+            if onward is not None:
+                return onward
+        return response
+
     def get_user(self, uidb64: str) -> Any:
         user = super().get_user(uidb64)
         return None if user is not None and services.user_is_staff(user) else user
@@ -175,7 +197,7 @@ class InviteRenewView(EmailLimitMixin, FormView):
 
     template_name = "registration/invite_renew.html"
     form_class = InviteRequestForm
-    success_url = reverse_lazy("password_reset_done")
+    success_url = reverse_lazy("invite_renew_done")
 
     def send(self, form: InviteRequestForm) -> None:
         invites.invite_renew(email=form.cleaned_data["email"])
@@ -204,8 +226,22 @@ class SignInLinkRequestView(EmailLimitMixin, FormView):
 
 @require_GET
 def sign_in_link_sent(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "registration/sign_in_link_sent.html", {"minutes": settings.SIGN_IN_LINK_MINUTES}
+    return _sent_page(
+        request, "registration/sign_in_link_sent.html", minutes=settings.SIGN_IN_LINK_MINUTES
+    )
+
+
+@require_GET
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return _sent_page(request, "registration/password_reset_done.html")
+
+
+@require_GET
+def invite_renew_done(request: HttpRequest) -> HttpResponse:
+    return _sent_page(
+        request,
+        "registration/invite_renew_done.html",
+        days=settings.PASSWORD_RESET_TIMEOUT // 86400,
     )
 
 
@@ -217,6 +253,17 @@ def link_spent(request: HttpRequest) -> HttpResponse:
         {"form": SignInLinkForm(), "next": ""},
         status=410,
     )
+
+
+def _link_spent_or_onward(request: HttpRequest, token: str, next_url: str) -> HttpResponse:
+    """Onward for someone signed in (accounts.links.link_onward_signed_in), else the page that
+    offers a new link."""
+    owner = links.sign_in_link_owner(token=token)
+    onward = links.link_onward_signed_in(request, owner=owner, next_url=next_url)
+    if onward is not None:
+        request.session.pop(LINK_IN_SESSION, None)
+        return onward
+    return link_spent(request)
 
 
 # The sign-in link being opened, moved out of the address into the session: its page's
@@ -248,15 +295,25 @@ def sign_in_link_continue(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         user = links.sign_in_link_user(token=opened.get("token", ""))
         if user is None:
-            return link_spent(request)
-        context = {"who": links.masked_email(user.email), "next": opened.get("next", "")}
+            return _link_spent_or_onward(request, opened.get("token", ""), opened.get("next", ""))
+        signed_in = request.user if request.user.is_authenticated else None
+        if signed_in == user and not links.session_is_booking_only(request):
+            # Their own link, and already signed in fully: nothing to press. It stays unspent
+            # (only the newest works, and it soon expires).
+            return _link_spent_or_onward(request, opened.get("token", ""), opened.get("next", ""))
+        context = {
+            "who": links.masked_email(user.email),
+            "next": opened.get("next", ""),
+            # Someone else is signed in here: the page says whom the button signs out.
+            "instead_of": signed_in.email if signed_in and signed_in != user else "",
+        }
         return render(request, "registration/sign_in_link_continue.html", context)
     request.session.pop(LINK_IN_SESSION, None)
     # A page rendered before the token moved to the session still posts it in the body.
     token = opened.get("token") or request.POST.get("token", "")
     user = links.sign_in_link_use(token=token)
     if user is None:
-        return link_spent(request)
+        return _link_spent_or_onward(request, token, safe_next(request, request.POST.get("next")))
     links.sign_in_complete(request, user)
     limits.email_limit_reset(email=user.email)
     next_url = safe_next(request, request.POST.get("next"))

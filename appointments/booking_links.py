@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +62,12 @@ def booking_link_create(
     )
     path = reverse("booking_link", kwargs={"slug": appointment_type.slug, "token": token})
     return BookingLink(url=base_url.rstrip("/") + path, expires=expires)
+
+
+def booking_link_owner(*, token: str, appointment_type: AppointmentType) -> User | None:
+    """The account a link for this type was made for, even expired or revoked; None if
+    altered."""
+    return links.token_owner(token=token, purpose=_purpose(appointment_type))
 
 
 def booking_link_customer(*, token: str, appointment_type: AppointmentType) -> Customer | None:

@@ -5,11 +5,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 
 from accounts import services
 from accounts.forms import EMAIL_TAKEN_MESSAGE
-from appointments import booking_links
+from appointments import booking_links, customers
 from appointments.models import AppointmentType, Customer
 
 
@@ -40,8 +41,8 @@ class CustomerAdminForm(forms.ModelForm):
     """A customer and the account they sign in with, edited together."""
 
     email = forms.EmailField(help_text="The customer signs in with this address.")
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(required=False)
+    last_name = forms.CharField(required=False)
     password = forms.CharField(
         required=False,
         strip=False,
@@ -70,6 +71,17 @@ class CustomerAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The limits of the models' own fields (customers.CustomerLimits), never written here.
+        limits = customers.CustomerLimits.of_models()
+        for name, limit in [
+            ("email", limits.email),
+            ("first_name", limits.first_name),
+            ("last_name", limits.last_name),
+        ]:
+            field = self.fields[name]
+            field.max_length = limit  # type: ignore[attr-defined]
+            field.validators.append(MaxLengthValidator(limit))
+            field.widget.attrs["maxlength"] = str(limit)
         if self.instance.pk:
             user = self.instance.user
             self.initial.update(
@@ -77,29 +89,27 @@ class CustomerAdminForm(forms.ModelForm):
             )
 
     def clean_email(self) -> str:
-        email = services.email_stored(self.cleaned_data["email"])
-        own_user = self.instance.user_id if self.instance.pk else None
-        owner = services.user_for_email(email)
-        if owner is not None and owner.pk != own_user:
+        try:
+            return customers.email_check(
+                email=self.cleaned_data["email"],
+                user=self.instance.user if self.instance.pk else None,
+            )
+        except customers.CustomerRefused as refused:
             # Said plainly for a staff account: "taken" would invite a workaround.
-            try:
-                services.customer_link_check(user=owner)
-            except services.StaffCustomerMixed as refused:
-                raise forms.ValidationError(str(refused)) from None
-        if services.email_taken(email, exclude_user_id=own_user):
-            raise forms.ValidationError(EMAIL_TAKEN_MESSAGE)
-        return email
+            if refused.code == customers.EMAIL_TAKEN:
+                raise forms.ValidationError(EMAIL_TAKEN_MESSAGE) from None
+            if refused.code == customers.EMAIL_STAFF:
+                raise forms.ValidationError(refused.message) from None
+            # The import's wording, a sentence here.
+            raise forms.ValidationError(refused.message[:1].upper() + refused.message[1:]) from None
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         # A record linked to a staff account (from before the rule, or made in a shell) is not
         # edited here: saving would change the staff account's email and password.
-        if self.instance.pk:
-            try:
-                services.customer_link_check(user=self.instance.user)
-            except services.StaffCustomerMixed:
-                raise forms.ValidationError(LINKED_TO_STAFF_MESSAGE) from None
+        if self.instance.pk and customers.account_problem(self.instance.user):
+            raise forms.ValidationError(LINKED_TO_STAFF_MESSAGE)
         return cleaned
 
     def clean_lead_id(self) -> str:
@@ -113,25 +123,25 @@ class CustomerAdminForm(forms.ModelForm):
 
     @transaction.atomic
     def save(self, commit: bool = True) -> Customer:
-        customer = super().save(commit=False)
         data = self.cleaned_data
-        if customer.pk:
-            user = customer.user
-            services.user_set_email(user=user, email=data["email"])
-            user.first_name, user.last_name = data["first_name"], data["last_name"]
-            if data["password"]:
-                user.set_password(data["password"])
-            user.save()
+        values = {
+            "email": data["email"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "lead_id": data["lead_id"],
+            "lead_group": data["lead_group"],
+            "flg_status": data["flg_status"],
+            "password": data["password"] or None,
+        }
+        if self.instance.pk:
+            # Read again: the form has already copied its values onto self.instance.
+            customer = Customer.objects.select_related("user").get(pk=self.instance.pk)
+            customers.customer_update(customer=customer, **values)
         else:
-            user = services.user_create(
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                password=data["password"] or None,
-            )
-        customer.user = user
-        if commit:
-            customer.save()
+            customer = customers.customer_create(**values)
+        self.instance = customer
+        # The admin saves the object and its relations after save(commit=False): both saved.
+        self.save_m2m = self._save_m2m  # type: ignore[method-assign,attr-defined]
         return customer
 
 

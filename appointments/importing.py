@@ -5,56 +5,34 @@ lead_group_name (which creates the lead group when its id is new). Rows are matc
 existing customers by email, in any A-Z letter case (accounts.services.email_normalise); a
 row whose email is a staff account's is refused, since a staff account is never a customer.
 
-Limits come from the models' own fields, and the work is set-based: the existing accounts,
+Each row is checked by the rules every customer path keeps (appointments.customers: the
+address, the lead id, the limits read from the models' fields, staff never a customer); the
+file itself is read by appointments.import_file. The work is set-based: the existing accounts,
 customers and user names are fetched a few thousand at a time, and the writes are bulk, so a
 file of 35,000 customers takes a few dozen queries rather than one or more per row.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.backends.base.operations import BaseDatabaseOperations
 
 from accounts import bulk
 from accounts import services as accounts
-from appointments.models import Customer, LeadGroup, lead_id_validator
+from appointments import customers, import_file
+from appointments.customers import CustomerLimits as Limits
+from appointments.import_file import MAX_BYTES as MAX_BYTES
+from appointments.import_file import ImportRefused as ImportRefused
+from appointments.import_file import RowError as RowError
+from appointments.models import Customer, LeadGroup
 
-if TYPE_CHECKING:
-    from _csv import Reader  # the type of csv.reader()
-
-REQUIRED_COLUMNS = ["email", "first_name", "last_name", "lead_id", "lead_group_id"]
-OPTIONAL_COLUMNS = ["lead_group_name"]
-MAX_BYTES = 2 * 1024 * 1024
 # Rows written per INSERT or UPDATE statement.
 BATCH = 1000
 # Customer.lead_id is read in chunks of this many for the `__in` lookups.
 CHUNK = accounts.CHUNK
-
-
-class ImportRefused(Exception):
-    """The file has errors; nothing was written."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s) in the file; nothing was imported.")
-        self.errors = errors
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"Line {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass
@@ -100,114 +78,6 @@ class ImportResult:
     groups_created: int
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The longest values the models take, read from their fields."""
-
-    email: int
-    first_name: int
-    last_name: int
-    lead_id: int
-    group_name: int
-    group_id: int
-
-    @classmethod
-    def of_models(cls) -> Limits:
-        user = get_user_model()._meta
-        group_id = LeadGroup._meta.get_field("flg_id")
-        return cls(
-            # The account's user name is the email: the shorter of the two limits holds.
-            email=min(_max_length(user, "email"), _max_length(user, "username")),
-            first_name=_max_length(user, "first_name"),
-            last_name=_max_length(user, "last_name"),
-            lead_id=_max_length(Customer._meta, "lead_id"),
-            group_name=_max_length(LeadGroup._meta, "name"),
-            # The range every database gives the field (SQLite's own is wider).
-            group_id=BaseDatabaseOperations.integer_field_ranges[group_id.get_internal_type()][1],
-        )
-
-
-def _max_length(meta: Any, name: str) -> int:
-    return int(meta.get_field(name).max_length)
-
-
-# --- Reading the file -------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    if len(data) > MAX_BYTES:
-        raise ImportRefused([RowError(0, f"The file is over {MAX_BYTES // 1024 // 1024} MB.")])
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRefused(
-            [
-                RowError(
-                    0,
-                    "The file is not UTF-8 text. In Excel choose Save As > "
-                    "'CSV UTF-8 (Comma delimited)' and try again.",
-                )
-            ]
-        ) from None
-
-
-def _reader(text: str) -> Reader:
-    first_line = text.split("\n", 1)[0]
-    try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _column(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def _header(reader: Reader) -> list[str]:
-    try:
-        names = next(reader)
-    except StopIteration:
-        raise ImportRefused([RowError(0, "The file is empty.")]) from None
-    except csv.Error as exc:
-        raise ImportRefused([RowError(1, f"the line cannot be read as CSV ({exc})")]) from None
-    header = [_column(name) for name in names]
-    named = [c for c in header if c]
-    twice = sorted({c for c in named if named.count(c) > 1})
-    if twice:
-        raise ImportRefused([RowError(1, f"the column(s) {', '.join(twice)} appear twice")])
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ImportRefused(
-            [
-                RowError(
-                    1,
-                    f"missing column(s): {', '.join(missing)}. The first line must name the "
-                    f"columns {', '.join(REQUIRED_COLUMNS)} (and optionally lead_group_name).",
-                )
-            ]
-        )
-    return header
-
-
-def _records(reader: Reader, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank row with the line it starts on (a quoted value may span lines)."""
-    end = reader.line_num
-    while True:
-        line = end + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append(RowError(line, f"the line cannot be read as CSV ({exc})"))
-            return
-        end = reader.line_num
-        if any(v.strip() for v in values):
-            yield line, values
-
-
 # --- Checking one row -------------------------------------------------------------------------
 
 
@@ -216,27 +86,17 @@ def _too_long(label: str, value: str, limit: int) -> str | None:
 
 
 def _value_problems(row: dict[str, str], limits: Limits) -> list[str]:
-    """What is wrong with the row's own values, whatever else is in the file or database."""
-    problems = []
-    email, lead_id = row.get("email", ""), row.get("lead_id", "")
-    try:
-        validate_email(email)
-    except ValidationError:
-        problems.append(f"{email!r} is not an email address" if email else "email is empty")
-    try:
-        lead_id_validator(lead_id)
-    except ValidationError:
-        problems.append(
-            f"lead id {lead_id!r} must be digits only" if lead_id else "lead_id is empty"
-        )
-    lengths = [
-        _too_long("the email", email, limits.email),
-        _too_long("the lead id", lead_id, limits.lead_id),
+    """What is wrong with the row's own values, by the rules every customer path keeps."""
+    email_refused = customers.email_problem(row.get("email", ""), limits=limits)
+    problems = [
+        email_refused.message if email_refused else None,
+        customers.lead_id_problem(row.get("lead_id", ""), limits=limits),
+        # A file can be corrected and sent again: its names are refused, never cut.
         _too_long("first_name", row.get("first_name", ""), limits.first_name),
         _too_long("last_name", row.get("last_name", ""), limits.last_name),
         _too_long("lead_group_name", row.get("lead_group_name", ""), limits.group_name),
     ]
-    return problems + [problem for problem in lengths if problem]
+    return [problem for problem in problems if problem]
 
 
 @dataclass
@@ -368,10 +228,9 @@ def _row_action(row: PlannedRow, existing: _Existing) -> RowError | None:
             "the admin first",
         )
     if user is not None:
-        try:
-            accounts.customer_link_check(user=user)
-        except accounts.StaffCustomerMixed as refused:
-            return RowError(row.line, str(refused))
+        problem = customers.account_problem(user)
+        if problem:
+            return RowError(row.line, problem)
     customer = existing.customers_by_user.get(user.pk) if user is not None else None
     row.user, row.customer = user, customer
     if user is None or customer is None:
@@ -402,12 +261,12 @@ def _match_existing(plan: ImportPlan) -> None:
 
 def customers_import_plan(*, data: bytes) -> ImportPlan:
     """Check every row of the file and say what importing it would do; writes nothing."""
-    reader = _reader(_decode(data))
-    header = _header(reader)
+    reader = import_file.csv_reader(import_file.text_decode(data))
+    header = import_file.header_read(reader)
     plan = ImportPlan()
     limits = Limits.of_models()
     seen = _Seen(known_groups=dict(LeadGroup.objects.values_list("flg_id", "name")))
-    for line, values in _records(reader, plan.errors):
+    for line, values in import_file.records_read(reader, plan.errors):
         checked = _row_check(header, line, values, plan, seen, limits)
         if isinstance(checked, RowError):
             plan.errors.append(checked)

@@ -16,20 +16,16 @@ import datetime as dt
 import hmac
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import invites, notices
 from accounts import services as accounts
-from appointments import metrics
+from appointments import customers, metrics
 from appointments.models import Customer, LeadDelivery, LeadGroup
 from flg import webhooks
 
@@ -39,11 +35,8 @@ Outcome = LeadDelivery.Outcome
 # A new lead delivered several times at once: all but one insert fail on the unique lead id or
 # email and read again, when the winner's rows are there to be found.
 ATTEMPTS = 3
-# Django's User: names of at most 150 characters, an email of at most 254.
-NAME_LENGTH = 150
 # How the token shows where staff read about the webhook, as in the access log.
 MASK = "[token]"
-EMAIL_LENGTH = 254
 STAFF_EMAIL_REASON = (
     "The email address belongs to a staff account, and a staff account is never a customer. "
     "Nothing changed."
@@ -106,45 +99,19 @@ def webhook_status() -> tuple[bool, str]:
 # --- Reading a delivery ---------------------------------------------------------------------
 
 
-def _valid_email(raw: str) -> str:
-    email = raw.strip().lower()
-    if not email or len(email) > EMAIL_LENGTH:
-        return ""
-    try:
-        validate_email(email)
-    except ValidationError:
-        return ""
-    return email
-
-
-def _email_limit() -> int:
-    """The longest address an account holds: its sign-in name is the address, and shorter."""
-    meta: Any = get_user_model()._meta
-    return min(int(meta.get_field(name).max_length) for name in ("username", "email"))
-
-
-def _email_too_long(email: str) -> bool:
-    # Measured as stored: NFC may lengthen a non-ASCII domain.
-    limit = _email_limit()
-    return len(accounts.email_normalise(email)) > limit or len(accounts.email_stored(email)) > limit
-
-
 def _names(delivery: webhooks.LeadPayload) -> tuple[str, str]:
     first, last = delivery.first_name, delivery.last_name
     if not first and not last and delivery.full_name:
         first, _, last = delivery.full_name.partition(" ")
-    return first[:NAME_LENGTH], last.strip()[:NAME_LENGTH]
-
-
-def _status(delivery: webhooks.LeadPayload) -> str:
-    return delivery.status[: Customer._meta.get_field("flg_status").max_length]
+    return customers.names_fit(first, last, limits=customers.CustomerLimits.of_models())
 
 
 def _lead_group(delivery: webhooks.LeadPayload) -> tuple[LeadGroup | None, bool]:
     """The delivery's lead group, found or created, renamed to FLG's name; and if renamed."""
     if delivery.lead_group_id is None:
         return None, False
-    name = delivery.lead_group_name[: LeadGroup._meta.get_field("name").max_length]
+    limit = customers.CustomerLimits.of_models().group_name
+    name = delivery.lead_group_name[:limit]
     group, created = LeadGroup.objects.get_or_create(
         flg_id=delivery.lead_group_id,
         defaults={"name": name or f"Lead group {delivery.lead_group_id}"},
@@ -156,108 +123,107 @@ def _lead_group(delivery: webhooks.LeadPayload) -> tuple[LeadGroup | None, bool]
     return group, True
 
 
-# --- Applying it ----------------------------------------------------------------------------
+def _too_long_reason(start: str, end: str) -> str:
+    limit = customers.CustomerLimits.of_models().email
+    return f"{start} is longer than the {limit} characters an account's sign-in name holds, {end}"
 
 
-def _lead_create(delivery: webhooks.LeadPayload, email: str) -> _Applied:
-    if not email:
-        return _Applied(Outcome.SKIPPED, "No valid email address, so the lead could not sign in.")
-    if _email_too_long(email):
-        return _Applied(
-            Outcome.SKIPPED,
-            f"The email address is longer than the {_email_limit()} characters an account's "
-            "sign-in name holds, so the lead could not sign in.",
-        )
-    if accounts.email_taken(email):
-        # Looked up after the test above: what a simultaneous delivery committed in between is
-        # then seen by both, not by one only.
-        owner = accounts.user_for_email(email)
-        if owner is not None:
-            try:
-                accounts.customer_link_check(user=owner)
-            except accounts.StaffCustomerMixed:
-                return _Applied(Outcome.CONFLICT, STAFF_EMAIL_REASON)
-        other = (
-            Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
-            if owner is not None
-            else None
-        )
-        if other == delivery.lead_id:
-            raise _Raced
-        whose = f"the customer of lead {other}" if other else "an account not linked to a lead"
-        return _Applied(
-            Outcome.CONFLICT,
-            f"The email address belongs to {whose}; a delivery never moves it. Nothing changed.",
-        )
+# --- Applying it: through appointments.customers, the one write path --------------------------
+
+
+def _lead_create(delivery: webhooks.LeadPayload) -> _Applied:
     first, last = _names(delivery)
-    group, _renamed = _lead_group(delivery)
-    user = accounts.user_create(email=email, first_name=first, last_name=last)
-    customer = Customer.objects.create(
-        user=user, lead_id=delivery.lead_id, lead_group=group, flg_status=_status(delivery)
-    )
+    try:
+        # A savepoint: a lead group made for a delivery that is refused goes with it.
+        with transaction.atomic():
+            group, _renamed = _lead_group(delivery)
+            customer = customers.customer_create(
+                email=delivery.email,
+                lead_id=delivery.lead_id,
+                first_name=first,
+                last_name=last,
+                lead_group=group,
+                flg_status=delivery.status,
+            )
+    except customers.CustomerRefused as refused:
+        return _create_refused(delivery, refused)
     return _Applied(Outcome.CREATED, customer=customer)
 
 
-def _lead_update(
-    customer: Customer, delivery: webhooks.LeadPayload, email: str
-) -> tuple[_Applied, str]:
+def _create_refused(delivery: webhooks.LeadPayload, refused: customers.CustomerRefused) -> _Applied:
+    if refused.code == customers.EMAIL_INVALID:
+        return _Applied(Outcome.SKIPPED, "No valid email address, so the lead could not sign in.")
+    if refused.code == customers.EMAIL_TOO_LONG:
+        return _Applied(
+            Outcome.SKIPPED, _too_long_reason("The email address", "so the lead could not sign in.")
+        )
+    if refused.code == customers.EMAIL_STAFF:
+        return _Applied(Outcome.CONFLICT, STAFF_EMAIL_REASON)
+    # Taken: looked up after the address was found valid, so what a simultaneous delivery
+    # committed in between is then seen by both, not by one only.
+    owner = accounts.user_for_email(delivery.email)
+    other = (
+        Customer.objects.filter(user=owner).values_list("lead_id", flat=True).first()
+        if owner is not None
+        else None
+    )
+    if other == delivery.lead_id:
+        raise _Raced
+    whose = f"the customer of lead {other}" if other else "an account not linked to a lead"
+    return _Applied(
+        Outcome.CONFLICT,
+        f"The email address belongs to {whose}; a delivery never moves it. Nothing changed.",
+    )
+
+
+def _lead_update(customer: Customer, delivery: webhooks.LeadPayload) -> tuple[_Applied, str]:
     """Apply the delivery to a known customer; also the old email address, when it changed."""
     user = customer.user
-    try:
-        accounts.customer_link_check(user=user)
-    except accounts.StaffCustomerMixed:
-        return _Applied(Outcome.CONFLICT, LINKED_TO_STAFF_REASON, customer=customer), ""
-    old_email, reason = "", ""
-    if email and email != user.email.lower() and _email_too_long(email):
-        # The rest of the delivery (a status that stops booking, say) still applies.
-        reason = (
-            f"The new email address is longer than the {_email_limit()} characters an "
-            "account's sign-in name holds, so the account keeps its address."
-        )
-        email = ""
-    if email and email != user.email.lower():
-        if accounts.email_taken(email, exclude_user_id=user.pk):
-            return _Applied(
-                Outcome.CONFLICT,
-                "The new email address belongs to another account; a delivery never moves it. "
-                "Nothing changed.",
-                customer=customer,
-            ), ""
-        old_email = user.email
-        accounts.user_set_email(user=user, email=email)
-    changed = ["email"] if old_email else []
+    email: str | None = accounts.email_stored(delivery.email)
+    reason = ""
+    limits = customers.CustomerLimits.of_models()
+    problem = customers.email_problem(delivery.email, limits=limits)
+    if problem is not None or accounts.email_normalise(delivery.email) == accounts.email_normalise(
+        user.email
+    ):
+        # FLG's letter case never replaces the portal's; an address the portal cannot use
+        # leaves the account's, and the rest of the delivery (a status that stops booking,
+        # say) still applies.
+        if problem is not None and problem.code == customers.EMAIL_TOO_LONG:
+            reason = _too_long_reason("The new email address", "so the account keeps its address.")
+        email = None
     first, last = _names(delivery)
-    if first and first != user.first_name:
-        user.first_name = first
-        changed.append("first name")
-    if last and last != user.last_name:
-        user.last_name = last
-        changed.append("last name")
-    if changed:
-        user.save(update_fields=["email", "username", "first_name", "last_name"])
-
-    customer_fields = []
-    group, renamed = _lead_group(delivery)
+    try:
+        with transaction.atomic():
+            group, renamed = _lead_group(delivery)
+            change = customers.customer_update(
+                customer=customer,
+                email=email,
+                first_name=first or None,
+                last_name=last or None,
+                lead_group=group if group is not None else customers.KEEP,
+                flg_status=delivery.status or None,
+            )
+    except customers.CustomerRefused as refused:
+        if refused.code == customers.LINKED_TO_STAFF:
+            return _Applied(Outcome.CONFLICT, LINKED_TO_STAFF_REASON, customer=customer), ""
+        return _Applied(
+            Outcome.CONFLICT,
+            "The new email address belongs to another account; a delivery never moves it. "
+            "Nothing changed.",
+            customer=customer,
+        ), ""
+    changed = change.changed
     if renamed:
-        changed.append("lead group name")
-    if group is not None and customer.lead_group_id != group.pk:
-        customer.lead_group = group
-        customer_fields.append("lead_group")
-        changed.append("lead group")
-    status = _status(delivery)
-    if status and status != customer.flg_status:
-        customer.flg_status = status
-        customer_fields.append("flg_status")
-        changed.append("status")
-    if customer_fields:
-        customer.save(update_fields=customer_fields)
+        # Said before the group itself, as staff read the change.
+        at = sum(1 for word in changed if word in ("email", "first name", "last name"))
+        changed.insert(at, "lead group name")
     # An address refused with nothing else to apply is skipped, as for a new lead.
     outcome = Outcome.UPDATED if changed else Outcome.SKIPPED if reason else Outcome.UNCHANGED
-    return _Applied(outcome, reason, changed=changed, customer=customer), old_email
+    return _Applied(outcome, reason, changed=changed, customer=customer), change.old_email
 
 
 def _lead_apply(delivery: webhooks.LeadPayload) -> tuple[_Applied, str]:
-    email = _valid_email(delivery.email)
     customer = (
         Customer.objects.select_for_update(of=("self",))
         .select_related("user", "lead_group")
@@ -265,8 +231,8 @@ def _lead_apply(delivery: webhooks.LeadPayload) -> tuple[_Applied, str]:
         .first()
     )
     if customer is None:
-        return _lead_create(delivery, email), ""
-    return _lead_update(customer, delivery, email)
+        return _lead_create(delivery), ""
+    return _lead_update(customer, delivery)
 
 
 def _invite(record: LeadDelivery, customer: Customer) -> None:

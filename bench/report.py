@@ -1,5 +1,5 @@
-"""What a run found: results.json (its shape is what the README's figures are read from) and
-the table printed at the end. say() is how every part of the bench talks while it runs."""
+"""What a run found: results.json (its shape is what docs/performance.md's figures are read
+from) and the table printed at the end. say() is how every part of the bench talks while it runs."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,8 +37,8 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    """A whole number no smaller than minimum; unset or blank is the default."""
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number from minimum to maximum; unset or blank is the default."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -47,6 +48,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {value}.")
     return value
 
 
@@ -255,3 +258,128 @@ def env_log_format(name: str, *, debug: bool) -> str:
     if raw not in {"json", "plain"}:
         raise ImproperlyConfigured(f"{name} must be json or plain, not {raw!r}.")
     return raw
+
+
+def env_secret_key(name: str, *, debug: bool) -> str:
+    """SECRET_KEY: required with DEBUG off; with DEBUG on, a local development key if unset."""
+    raw = env.str(name, default="").strip()
+    if raw:
+        return raw
+    if not debug:
+        raise ImproperlyConfigured(
+            f"{name} is not set: set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=1 for local development."
+        )
+    return "django-insecure-local-development-only-never-use-in-production"
+
+
+def env_list(name: str) -> list[str]:
+    """A comma-separated list of words, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def parse_portal_url(name: str, raw: str) -> str:
+    """The portal's public address (scheme and host, an optional path), without a trailing /."""
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name} must be the portal's address, such as https://book.example.com, not {value!r}."
+        )
+    return value
+
+
+def read_key_file(name: str, path: str) -> str:
+    """The secret held in a file (surrounding whitespace dropped), e.g. FLG_API_KEY_FILE."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name} {path!r} cannot be read ({exc.strerror}).") from None
+
+
+def default_booking_hosts(flg_base_url: str) -> str:
+    """platform.getflg.com; a sandbox (its path ends in /sandbox) serves its own booking screens."""
+    if flg_base_url and urlsplit(flg_base_url).path.endswith("/sandbox"):
+        return urlsplit(flg_base_url).netloc
+    return "platform.getflg.com"
+
+
+def parse_booking_hosts(name: str, raw: str) -> list[str]:
+    """FLG_BOOKING_HOSTS: host names (or host:port), lower-cased, that a publicUrl may name."""
+    hosts = [h.strip().lower() for h in raw.split(",") if h.strip()]
+    for host in hosts:
+        try:
+            parts = urlsplit("//" + host)
+            parts.port  # noqa: B018 (parsing it is the check)
+            bad = not parts.hostname or parts.path or "@" in host or "://" in host
+        except ValueError:
+            bad = True
+        if bad:
+            raise ImproperlyConfigured(
+                f"{name} lists hosts such as platform.getflg.com (or host:port), not {host!r}."
+            )
+    return hosts
+
+
+def parse_webhook_url(name: str, raw: str) -> str:
+    """FLG_SANDBOX_WEBHOOK_URL: empty, or an http(s) URL."""
+    value = raw.strip()
+    if value and urlsplit(value).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured(
+            f"{name} must be an http or https URL, such as "
+            "http://127.0.0.1:8000/flg/webhooks/leads/<token>/."
+        )
+    return value
+
+
+def env_metrics_token(name: str) -> str:
+    """The bearer token for /metrics: empty (no page), or at least 16 characters."""
+    token = env.str(name, default="").strip()
+    if token and len(token) < 16:
+        raise ImproperlyConfigured(
+            f"{name} must be at least 16 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), or unset."
+        )
+    return token
+
+
+def env_multiproc_dir(name: str) -> str:
+    """prometheus-client's directory: empty means unset, else one this process can write to.
+
+    prometheus-client switches to multiprocess mode when the variable exists at all, even
+    empty (a way to unset it in Kubernetes), so an empty one is removed from the environment.
+    """
+    path = os.environ.get(name, "").strip()
+    if not path:
+        os.environ.pop(name, None)
+    elif not (os.path.isdir(path) and os.access(path, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"{name} {path!r} is not a directory this process can write to; create it "
+            "(gunicorn.conf.py does at start) or unset it."
+        )
+    return path
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def env_log_level(name: str) -> str:
+    """A logging level's name, upper-cased; INFO when unset."""
+    level = env.str(name, default="INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise ImproperlyConfigured(
+            f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}."
+        )
+    return level
+
+
+def env_staff_two_factor(name: str, *, debug: bool) -> bool:
+    """Staff two-factor sign-in: on unless turned off, which only DEBUG (a local demo) allows."""
+    on = env_bool(name, True)
+    if not on and not debug:
+        raise ImproperlyConfigured(
+            f"{name} may be off only with DEBUG on (a local demo); "
+            "unset it or set it to 1 in production."
+        )
+    return on

@@ -1,8 +1,9 @@
 """Settings for the booking portal, read from the environment (and an optional `.env`).
 
-Every variable, its default and its meaning is in README.md ("Configuration"). Defaults make
-a fresh checkout run on SQLite; secrets have no production default. A bad value stops start-up
-with `ImproperlyConfigured` and one sentence saying what to change.
+Assignments only: every variable is parsed and checked in bookingportal/env.py, and its
+default and meaning are in docs/configuration.md. Defaults make a fresh checkout run on
+SQLite; secrets have no production default. A bad value stops start-up with
+`ImproperlyConfigured` and one sentence saying what to change.
 """
 
 from __future__ import annotations
@@ -10,25 +11,37 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from bookingportal import wiring
 from bookingportal.env import (
+    default_booking_hosts,
     env_bool,
     env_dotted_class,
     env_email,
     env_hosts,
     env_int,
+    env_list,
     env_log_format,
+    env_log_level,
+    env_metrics_token,
+    env_multiproc_dir,
     env_origins,
+    env_secret_key,
+    env_staff_two_factor,
     env_webhook_tokens,
+    parse_booking_hosts,
     parse_cache_url,
     parse_database_url,
     parse_flg_domain,
+    parse_portal_url,
     parse_trusted_proxies,
+    parse_webhook_url,
+    read_key_file,
 )
+from bookingportal.logging_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,121 +56,25 @@ if ENV_FILE.is_file():
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="").strip()
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: set it to a long random value "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
-            "or set DEBUG=1 for local development."
-        )
-    SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
+SECRET_KEY = env_secret_key("SECRET_KEY", debug=DEBUG)
 
 ALLOWED_HOSTS = env_hosts("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
-    "csp",
-    "axes",
-    # Staff two-factor sign-in (accounts.two_factor); before accounts, whose admin hides theirs.
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "django_tasks",
-    "django_tasks_db",
-    "outbox",
-    "accounts",
-    "appointments",
-    "flg",
-]
+INSTALLED_APPS = [*wiring.INSTALLED_APPS]
 
-MIDDLEWARE = [
-    # First, so every line logged while a request is served carries its id.
-    "bookingportal.middleware.RequestIdMiddleware",
-    # Counts every answer, the probes' and errors' included.
-    "bookingportal.metrics.RequestMetricsMiddleware",
-    # Before anything reads the scheme or the client's address (the https redirect).
-    "bookingportal.proxy.ForwardedHeadersMiddleware",
-    # Outside SecurityMiddleware: its no-referrer replaces the site's same-origin.
-    "bookingportal.middleware.SecretPathMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Inside WhiteNoise, which answers static files with their own caching headers.
-    "bookingportal.middleware.PrivatePagesMiddleware",
-    "bookingportal.middleware.PortalCSPMiddleware",
-    "bookingportal.middleware.PermissionsPolicyMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Before CommonMiddleware, which validates the Host header: an orchestrator probes by
-    # container address, which ALLOWED_HOSTS rightly does not list. Below the header
-    # middleware, so its answers carry the same headers as every page.
-    "bookingportal.health.HealthCheckMiddleware",
-    # Before anything reads a request's body: a charset no codec decodes text with is a 400.
-    "bookingportal.middleware.BodyCharsetMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Which second factor (if any) this session gave; then the admin asks staff for one.
-    "django_otp.middleware.OTPMiddleware",
-    "accounts.two_factor.StaffTwoFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    # Inside the header and messages middleware, so its page gets the same as any other.
-    "bookingportal.not_allowed.MethodNotAllowedPageMiddleware",
-    # Last, as django-axes asks.
-    "axes.middleware.AxesMiddleware",
-]
+MIDDLEWARE = [*wiring.MIDDLEWARE]
 
 ROOT_URLCONF = "bookingportal.urls"
 WSGI_APPLICATION = "bookingportal.wsgi.application"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "bookingportal.context_processors.portal",
-            ],
-        },
-    },
-]
+TEMPLATES = wiring.templates(BASE_DIR / "templates")
 
 # --- Database and cache -------------------------------------------------------------------
 
-DATABASES = {
-    "default": parse_database_url(
-        "DATABASE_URL", os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several threads (runserver, live_server) write; wait for the lock instead of failing.
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options.setdefault("timeout", 20)
-    # Write-ahead logging: readers never block the writer (the sandbox shares the file).
-    options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
-
-CACHES = {
-    "default": parse_cache_url(
-        "CACHE_URL", os.environ.get("CACHE_URL", "") or "locmemcache://portal"
-    )
-}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Redis down or stalled must not take the site with it: short timeouts, and every error
-    # a miss (bookingportal.cache). Limits and the breaker then count per process.
-    CACHES["default"]["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
+_database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": wiring.database_entry(parse_database_url("DATABASE_URL", _database_url))}
+_cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
+CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is
@@ -236,9 +153,7 @@ EMAIL_ADDRESS_SPACING = env_int("EMAIL_ADDRESS_SPACING", 60, minimum=0)
 # How long an emailed sign-in link works; it works once, and a newer one spends it.
 SIGN_IN_LINK_MINUTES = env_int("SIGN_IN_LINK_MINUTES", 15, minimum=1)
 # How long a personal booking link works (reusable until then, revocable per customer).
-BOOKING_LINK_DAYS = env_int("BOOKING_LINK_DAYS", 14, minimum=1)
-if BOOKING_LINK_DAYS > 365:
-    raise ImproperlyConfigured(f"BOOKING_LINK_DAYS must be at most 365, not {BOOKING_LINK_DAYS}.")
+BOOKING_LINK_DAYS = env_int("BOOKING_LINK_DAYS", 14, minimum=1, maximum=365)
 # Every link carries its own expiry (accounts.links); sesame's age is only the outer bound, and
 # setting one makes sesame put the creation time in the token. Changing the password or the
 # email spends every link of that account.
@@ -276,18 +191,9 @@ PORTAL_SUPPORT_PHONE = env.str("PORTAL_SUPPORT_PHONE", default="")
 # The port `make run` serves on locally; the local defaults below follow it.
 PORT = env_int("PORT", 8000, minimum=1)
 # Where customers reach the portal: the links in every email start with it.
-PORTAL_URL = env.str("PORTAL_URL", default=f"http://127.0.0.1:{PORT}").strip().rstrip("/")
-_portal_url = urlsplit(PORTAL_URL)
-if (
-    _portal_url.scheme not in {"http", "https"}
-    or not _portal_url.netloc
-    or _portal_url.query
-    or _portal_url.fragment
-):
-    raise ImproperlyConfigured(
-        f"PORTAL_URL must be the portal's address, such as https://book.example.com, "
-        f"not {PORTAL_URL!r}."
-    )
+PORTAL_URL = parse_portal_url(
+    "PORTAL_URL", env.str("PORTAL_URL", default=f"http://127.0.0.1:{PORT}")
+)
 
 # --- FLG 360 ------------------------------------------------------------------------------
 
@@ -311,40 +217,19 @@ if not _flg_domain and FLG_SANDBOX:
     _flg_domain = f"http://127.0.0.1:{PORT}/sandbox"
 FLG_BASE_URL = parse_flg_domain(_flg_domain) if _flg_domain else ""
 
+# The file wins over the variable: it keeps the key out of the environment.
 _flg_key_file = env.str("FLG_API_KEY_FILE", default="").strip()
-if _flg_key_file:
-    try:
-        FLG_API_KEY = Path(_flg_key_file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ImproperlyConfigured(
-            f"FLG_API_KEY_FILE {_flg_key_file!r} cannot be read ({exc.strerror})."
-        ) from None
-else:
-    FLG_API_KEY = env.str("FLG_API_KEY", default="sandbox-appointments-key" if FLG_SANDBOX else "")
-FLG_API_KEY = FLG_API_KEY.strip()
-
-_default_booking_hosts = "platform.getflg.com"
-if FLG_BASE_URL and urlsplit(FLG_BASE_URL).path.endswith("/sandbox"):
-    # A sandbox (this one, or one on another address) serves its booking screens from the
-    # address its API is called at.
-    _default_booking_hosts = urlsplit(FLG_BASE_URL).netloc
-FLG_BOOKING_HOSTS = [
-    h.strip().lower()
-    for h in (os.environ.get("FLG_BOOKING_HOSTS", "").strip() or _default_booking_hosts).split(",")
-    if h.strip()
-]
-for _host in FLG_BOOKING_HOSTS:
-    try:
-        _parts = urlsplit("//" + _host)
-        _parts.port  # noqa: B018 (parsing it is the check)
-        _bad = not _parts.hostname or _parts.path or "@" in _host or "://" in _host
-    except ValueError:
-        _bad = True
-    if _bad:
-        raise ImproperlyConfigured(
-            f"FLG_BOOKING_HOSTS lists hosts such as platform.getflg.com (or host:port), "
-            f"not {_host!r}."
-        )
+FLG_API_KEY = (
+    read_key_file("FLG_API_KEY_FILE", _flg_key_file)
+    if _flg_key_file
+    else env.str("FLG_API_KEY", default="sandbox-appointments-key" if FLG_SANDBOX else "").strip()
+)
+# A sandbox (this one, or one on another address) serves its booking screens from the address
+# its API is called at; FLG from platform.getflg.com.
+FLG_BOOKING_HOSTS = parse_booking_hosts(
+    "FLG_BOOKING_HOSTS",
+    os.environ.get("FLG_BOOKING_HOSTS", "").strip() or default_booking_hosts(FLG_BASE_URL),
+)
 FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
 # Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
 # thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
@@ -367,20 +252,15 @@ BOOKING_SESSIONS_PER_MINUTE = env_int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum
 FLG_WEBHOOK_TOKENS = env_webhook_tokens("FLG_WEBHOOK_TOKEN")
 # Lead statuses (FLG's names, any letter case) in which a customer keeps the account but may not
 # book online.
-FLG_WEBHOOK_NO_BOOKING_STATUSES = [
-    s.strip() for s in os.environ.get("FLG_WEBHOOK_NO_BOOKING_STATUSES", "").split(",") if s.strip()
-]
+FLG_WEBHOOK_NO_BOOKING_STATUSES = env_list("FLG_WEBHOOK_NO_BOOKING_STATUSES")
 FLG_WEBHOOK_INVITE_NEW = env_bool("FLG_WEBHOOK_INVITE_NEW", False)
 FLG_WEBHOOK_LOG_DAYS = env_int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 
 # Where the sandbox posts its leads, as FLG would: by default the portal it runs beside (set
 # below, once it is known whether plain http is redirected).
-FLG_SANDBOX_WEBHOOK_URL = env.str("FLG_SANDBOX_WEBHOOK_URL", default="").strip()
-if FLG_SANDBOX_WEBHOOK_URL and urlsplit(FLG_SANDBOX_WEBHOOK_URL).scheme not in {"http", "https"}:
-    raise ImproperlyConfigured(
-        "FLG_SANDBOX_WEBHOOK_URL must be an http or https URL, such as "
-        "http://127.0.0.1:8000/flg/webhooks/leads/<token>/."
-    )
+FLG_SANDBOX_WEBHOOK_URL = parse_webhook_url(
+    "FLG_SANDBOX_WEBHOOK_URL", env.str("FLG_SANDBOX_WEBHOOK_URL", default="")
+)
 
 # --- Proxy, HTTPS, cookies and headers --------------------------------------------------
 
@@ -429,50 +309,19 @@ CSRF_FAILURE_VIEW = "bookingportal.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Features neither the portal nor the booking screen uses, for the page and its frames.
-PERMISSIONS_POLICY = (
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=()"
-)
+PERMISSIONS_POLICY = wiring.PERMISSIONS_POLICY
 
-
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        # frame-src: the booking hosts, set per request (bookingportal.middleware).
-        "frame-ancestors": ["'none'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'none'"],
-        "form-action": ["'self'"],
-    }
-}
+CONTENT_SECURITY_POLICY = wiring.CONTENT_SECURITY_POLICY
 
 # --- Metrics (Prometheus) ------------------------------------------------------------------
 
 # /metrics answers only a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset, the
 # page does not exist (404).
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
-if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
-    raise ImproperlyConfigured(
-        "METRICS_TOKEN must be at least 16 characters "
-        "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), or unset."
-    )
+METRICS_TOKEN = env_metrics_token("METRICS_TOKEN")
 # prometheus-client's multiprocess mode (gunicorn's workers each write their figures there, and
 # /metrics adds them up). Set by the image and the Kubernetes Deployment, emptied by
-# gunicorn.conf.py at start; unset, each process counts alone (development, tests).
-PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-if not PROMETHEUS_MULTIPROC_DIR:
-    # prometheus-client switches to multiprocess mode when the variable exists at all, even
-    # empty (a way to unset it in Kubernetes); empty means unset here.
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-elif not (os.path.isdir(PROMETHEUS_MULTIPROC_DIR) and os.access(PROMETHEUS_MULTIPROC_DIR, os.W_OK)):
-    raise ImproperlyConfigured(
-        f"PROMETHEUS_MULTIPROC_DIR {PROMETHEUS_MULTIPROC_DIR!r} is not a directory this process "
-        "can write to; create it (gunicorn.conf.py does at start) or unset it."
-    )
+# gunicorn.conf.py at start; unset (or empty), each process counts alone (development, tests).
+PROMETHEUS_MULTIPROC_DIR = env_multiproc_dir("PROMETHEUS_MULTIPROC_DIR")
 
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 
@@ -504,12 +353,7 @@ AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # The admin asks every staff member for a code from an authenticator app (TOTP) after the
 # password, and has them enrol on first sign-in (accounts.two_factor). Only a local demo with
 # DEBUG on may go without: `make run` turns it off and says so.
-STAFF_TWO_FACTOR = env_bool("STAFF_TWO_FACTOR", True)
-if not STAFF_TWO_FACTOR and not DEBUG:
-    raise ImproperlyConfigured(
-        "STAFF_TWO_FACTOR may be off only with DEBUG on (a local demo); "
-        "unset it or set it to 1 in production."
-    )
+STAFF_TWO_FACTOR = env_staff_two_factor("STAFF_TWO_FACTOR", debug=DEBUG)
 # The name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = PORTAL_NAME
 # Per device, each wrong code doubles the wait before the next one is checked at all (1, 2, 4,
@@ -520,44 +364,7 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Logging ------------------------------------------------------------------------------
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
-if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(
-        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
-    )
+LOG_LEVEL = env_log_level("LOG_LEVEL")
 LOG_FORMAT = env_log_format("LOG_FORMAT", debug=DEBUG)
 LOGGING_CONFIG = "bookingportal.logging.configure"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "bookingportal.logging.RequestIdFilter"},
-        # On every handler: no line, whoever logs it, holds a token from a URL.
-        "mask_secrets": {"()": "bookingportal.logging.MaskSecretsFilter"},
-    },
-    "formatters": {
-        "plain": {"()": "bookingportal.logging.PlainFormatter"},
-        "json": {"()": "bookingportal.logging.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id", "mask_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Named with no handlers of their own, so the ones Django's DEFAULT_LOGGING gave them
-        # (unmasked, in neither format) are dropped and their lines reach ours.
-        "django": {"handlers": [], "propagate": True},
-        "django.db.backends": {"level": "INFO"},
-        # Our access line covers every request; Django's own would repeat 4xx/5xx.
-        "django.request": {"level": "ERROR"},
-        # runserver's line per request (make run): its 4xx and 5xx.
-        "django.server": {"level": "WARNING", "handlers": [], "propagate": True},
-        "axes": {"level": "WARNING"},
-        # Its debug lines name the account a link token belongs to.
-        "sesame": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)

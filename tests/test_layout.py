@@ -1,8 +1,12 @@
-"""The rooms keep their doors: which app may import which (README, "Project layout")."""
+"""The rooms keep their doors and their size: which app may import which, how long a file may be.
+
+README, "Project layout"; CONTRIBUTING.md, "Layout rules".
+"""
 
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +102,84 @@ def test_the_rule_catches_a_forbidden_import(tmp_path):
     # The outbox stays generic: accounts may use it, never the other way round.
     assert breaks("accounts", ["links"], FORBIDDEN["outbox"][0]) == ["accounts"]
     assert breaks("outbox", ["services"], FORBIDDEN["accounts"][0]) == []
+
+
+# --- Size: a module a reader can hold in mind -----------------------------------------------
+
+MODULE_LIMIT = 400  # lines of a Python file outside tests/ and migrations
+TEST_LIMIT = 500  # lines of a file under tests/
+# Not ours, or generated: never counted.
+SKIPPED_DIRS = {".git", ".venv", "node_modules", "migrations", "__pycache__"}
+
+# Files allowed over their limit for now, each with why and the issue that shrinks it; empty
+# since issue 23 shrank the last ones. The test below fails once an entry is no longer needed,
+# and a file not listed here may never pass its limit.
+TOO_LONG_FOR_NOW: dict[str, str] = {}
+
+
+def python_files(root: Path) -> list[Path]:
+    """Every .py file under root, without virtualenvs, node_modules, hidden folders, migrations."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found += [Path(folder) / name for name in files if name.endswith(".py")]
+    return sorted(found)
+
+
+def too_long(root: Path) -> dict[str, int]:
+    """{path relative to root: lines} for each Python file over its limit."""
+    over: dict[str, int] = {}
+    for path in python_files(root):
+        relative = path.relative_to(root)
+        limit = TEST_LIMIT if relative.parts[0] == "tests" else MODULE_LIMIT
+        lines = len(path.read_text().splitlines())
+        if lines > limit:
+            over[relative.as_posix()] = lines
+    return over
+
+
+def test_no_python_file_is_over_its_limit():
+    found = too_long(ROOT)
+    new = {path: lines for path, lines in found.items() if path not in TOO_LONG_FOR_NOW}
+    assert new == {}, (
+        f"Split these by concern: modules at most {MODULE_LIMIT} lines, tests {TEST_LIMIT}"
+    )
+
+
+def test_the_allow_list_names_only_files_still_too_long():
+    # Once a file is short enough (or gone), its entry goes, so it cannot grow back unnoticed.
+    shrunk = sorted(set(TOO_LONG_FOR_NOW) - set(too_long(ROOT)))
+    assert shrunk == [], "Take these off TOO_LONG_FOR_NOW in tests/test_layout.py"
+
+
+@pytest.mark.parametrize("package", ["appointments/admin", "appointments/views"])
+def test_the_admin_and_the_views_are_packages_of_short_modules(package):
+    assert (ROOT / package / "__init__.py").is_file()
+    # A module of the old name beside the package would shadow it or be dead code.
+    assert not (ROOT / f"{package}.py").exists()
+    over = {
+        path: lines
+        for path, lines in too_long(ROOT).items()
+        if path.startswith(package + "/") and path not in TOO_LONG_FOR_NOW
+    }
+    assert over == {}
+
+
+def test_the_size_rule_catches_a_long_file(tmp_path):
+    # The checks above must be able to fail: each limit is exact, and only our code counts.
+    def write(relative: str, lines: int) -> None:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n" * lines)
+
+    write("app/ok.py", MODULE_LIMIT)
+    write("app/big.py", MODULE_LIMIT + 1)
+    write("tests/test_ok.py", TEST_LIMIT)
+    write("tests/test_big.py", TEST_LIMIT + 1)
+    write("app/migrations/0001_initial.py", 2000)
+    write(".venv/lib/site.py", 2000)
+    write("node_modules/x/gyp.py", 2000)
+    assert too_long(tmp_path) == {
+        "app/big.py": MODULE_LIMIT + 1,
+        "tests/test_big.py": TEST_LIMIT + 1,
+    }

@@ -103,12 +103,25 @@ def _booking_link_page(
 
 
 def _booking_link_spent(
-    request: HttpRequest, appointment_type: AppointmentType | None
+    request: HttpRequest, appointment_type: AppointmentType | None, token: str
 ) -> HttpResponse:
     # Signing in from here returns to the type's Book page.
     next_url = (
         reverse("session_start", kwargs={"slug": appointment_type.slug}) if appointment_type else ""
     )
+    if request.user.is_authenticated:
+        # No sign-in form for someone signed in: their own link goes on to the Book page.
+        owner = None
+        if appointment_type is not None:
+            owner = booking_links.booking_link_owner(token=token, appointment_type=appointment_type)
+        customer = Customer.objects.filter(user=owner).first() if owner else None
+        if customer is None or not services.appointment_type_for_customer(
+            customer=customer, slug=appointment_type.slug if appointment_type else ""
+        ):
+            next_url = ""  # not a type they may book (any more): home instead
+        onward = links.link_onward_signed_in(request, owner=owner, next_url=next_url)
+        if onward is not None:
+            return onward
     return render(request, "appointments/booking_link_spent.html", {"next": next_url}, status=410)
 
 
@@ -137,7 +150,7 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
     token = opened.get(slug) or request.POST.get("token", "")
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
-        return _booking_link_spent(request, appointment_type)
+        return _booking_link_spent(request, appointment_type, token)
     if not services.customer_may_book(customer=customer):
         return contact_us_page(request)
     if request.method == "GET":

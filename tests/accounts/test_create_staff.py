@@ -128,7 +128,7 @@ def test_it_refuses_what_is_not_an_email(password_file):
 
 @pytest.mark.subprocess
 def test_in_a_container_it_takes_the_password_on_standard_input(tmp_path):
-    # As the README runs it: `... exec -i ... create_staff --password-file /dev/stdin`.
+    # As docs/deploy.md runs it: `... exec -i ... create_staff --password-file /dev/stdin`.
     env = {
         "SECRET_KEY": "create-staff-test-" + "s" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

@@ -140,7 +140,9 @@ def test_the_page_after_a_refused_email_is_the_page_after_a_sent_one(customer):
     assert len(mail.outbox) == 1
     assert refused.status_code == sent.status_code == 200
     assert refused.redirect_chain == sent.redirect_chain
-    assert "If we know this address, a link is on its way." in refused.content.decode()
+    assert "If we know <strong>casey@example.com</strong>, a link is on its way." in (
+        refused.content.decode()
+    )
 
 
 def closed_port() -> int:

@@ -45,7 +45,7 @@ def test_a_customer_asks_for_a_link_opens_it_and_lands_signed_in(page, live_serv
     page.get_by_role("link", name="Email me a sign-in link").click()
     page.get_by_label("Email address").fill("Casey@Example.com")
     page.get_by_role("button", name="Email me a sign-in link").click()
-    page.get_by_text("If we know this address, a link is on its way.").wait_for()
+    page.get_by_text("If we know Casey@Example.com, a link is on its way.").wait_for()
 
     [message] = mail.outbox
     link = re.search(r"(http://\S+/accounts/login/link/\S+/)", message.body)[1]
@@ -99,7 +99,7 @@ def test_no_request_from_a_sign_in_link_carries_its_token_as_referer(page, live_
     page.goto(live_server.url + "/accounts/login/link/")
     page.get_by_label("Email address").fill("casey@example.com")
     page.get_by_role("button", name="Email me a sign-in link").click()
-    page.get_by_text("If we know this address, a link is on its way.").wait_for()
+    page.get_by_text("If we know casey@example.com, a link is on its way.").wait_for()
     link = re.search(r"(http://\S+/accounts/login/link/\S+/)", mail.outbox[-1].body)[1]
     token = link.rstrip("/").rsplit("/", 1)[1]
 

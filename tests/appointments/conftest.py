@@ -1,5 +1,5 @@
-"""Fixtures for the booking pages' tests: the sandbox ready with the cast, a customer signed
-in, and a user with no customer record."""
+"""Fixtures for the booking pages' tests (the sandbox ready with the cast, a customer signed
+in, a user with no customer record) and FLG posting to the lead webhook."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from flg import transport
+from tests.appointments.lead_webhook import TOKEN, Webhook
 
 
 @pytest.fixture
@@ -53,3 +54,12 @@ def one_rate_window():
     top = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     with time_machine.travel(top):
         yield
+
+
+@pytest.fixture
+def webhook(live_server, settings):
+    """FLG posting leads to the portal on live_server, with the webhook configured."""
+    settings.FLG_WEBHOOK_TOKENS = [TOKEN]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_URL = "https://book.example.com"
+    return Webhook(live_server.url)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import AppointmentSession, Customer
+from appointments.models import AppointmentSession, Customer, FlgFailure, LeadDelivery
 from tests.conftest import staff_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +124,37 @@ def test_sessions_are_read_only_newest_first_and_filter_by_state(
     assert staff_client.post(change, {}).status_code == 403
     add = reverse("admin:appointments_appointmentsession_add")
     assert staff_client.get(add).status_code == 403
+
+
+def test_failures_and_deliveries_are_read_only_but_may_be_deleted(
+    staff_client, customer, type_for_all
+):
+    failure = FlgFailure.objects.create(
+        appointment_type=type_for_all, code="unavailable", customer_message="m", detail="d"
+    )
+    delivery = LeadDelivery.objects.create(lead_id="108123759", outcome="updated")
+    for model, row in [("flgfailure", failure), ("leaddelivery", delivery)]:
+        change = reverse(f"admin:appointments_{model}_change", args=[row.pk])
+        assert 'name="_save"' not in staff_client.get(change).content.decode()
+        assert staff_client.post(change, {}).status_code == 403
+        assert staff_client.get(reverse(f"admin:appointments_{model}_add")).status_code == 403
+        delete = reverse(f"admin:appointments_{model}_delete", args=[row.pk])
+        assert staff_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not FlgFailure.objects.exists() and not LeadDelivery.objects.exists()
+
+
+def test_sessions_are_never_deleted_from_the_admin(staff_client, customer, type_for_all):
+    session = AppointmentSession.objects.create(
+        flg_session_id=uuid.uuid4(),
+        customer=customer,
+        appointment_type=type_for_all,
+        lead_id=customer.lead_id,
+        public_url="https://platform.getflg.com/appointments/book/new",
+        closes_at=timezone.now() + dt.timedelta(minutes=20),
+    )
+    delete = reverse("admin:appointments_appointmentsession_delete", args=[session.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    assert AppointmentSession.objects.filter(pk=session.pk).exists()
 
 
 def test_staff_sign_in_to_the_admin_with_their_email(client):

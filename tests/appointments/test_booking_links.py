@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments import booking_links
-from appointments.models import AppointmentSession
+from appointments.models import AppointmentSession, Customer
 from tests.conftest import PASSWORD, make_customer
 
 BASE = "http://testserver"
@@ -128,6 +128,50 @@ def test_a_link_lasts_the_days_staff_chose(customer, type_for_all):
         assert open_link(Client(), link).status_code == 200
     with time_machine.travel(start + dt.timedelta(days=3, seconds=1), tick=False):
         assert open_link(Client(), link).status_code == 410
+
+
+def test_a_signed_in_customer_with_their_expired_link_goes_on_to_the_book_page(
+    customer, type_for_all
+):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        link = link_for(customer, type_for_all, days=3)
+    client = Client()
+    with time_machine.travel(start + dt.timedelta(days=3, seconds=1), tick=False):
+        client.force_login(customer.user)
+        page = open_link(client, link)
+        assert page.status_code == 302
+        assert page["Location"] == "/book/initial-consultation/"
+        book = client.get(page["Location"]).content.decode()
+    assert "You are already signed in as casey@example.com" in book
+    assert SPENT not in book
+
+
+def test_a_signed_in_customer_whose_dead_link_is_for_a_type_they_may_not_book_goes_home(
+    customer, type_for_homeowners, landlords
+):
+    link = link_for(customer, type_for_homeowners)
+    customer.lead_group = landlords
+    customer.save()
+    client = Client()
+    client.force_login(customer.user)
+    page = open_link(client, link)
+    assert page.status_code == 302 and page["Location"] == "/"
+    assert "You are already signed in" in client.get("/").content.decode()
+
+
+def test_another_customer_opening_a_dead_link_stays_themselves_and_is_told(
+    customer, other_customer, type_for_all
+):
+    link = link_for(customer, type_for_all)
+    booking_links.booking_links_revoke(customers=Customer.objects.filter(pk=customer.pk))
+    client = Client()
+    client.force_login(other_customer.user)
+    page = open_link(client, link)
+    assert page.status_code == 302 and page["Location"] == "/"
+    home = client.get("/").content.decode()
+    assert "That link was for another account and no longer works" in home
+    assert signed_in_as(client) == "lee@example.com"
 
 
 def test_a_link_for_one_type_does_not_open_another(customer, type_for_all, type_for_homeowners):

@@ -1,4 +1,4 @@
-"""Issue 18's attacks replayed over HTTP against real gunicorn, as the README deploys it.
+"""Issue 18's attacks replayed over HTTP against real gunicorn, as docs/deploy.md deploys it.
 
 The log and Referer attacks (items 1, 3, 10) live in test_secrets_in_logs.py, bad charsets
 (5) in test_bad_encodings.py, signing out through a Redis stall (7) in test_sign_out_final.py

@@ -1,0 +1,79 @@
+"""The records the portal writes, read only: appointment sessions, FLG failures, lead deliveries."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+from django.utils import timezone
+
+from appointments.admin.base import ReadOnlyAdmin
+from appointments.admin.filters import BookedFilter, FailureCodeFilter, OpenFilter
+from appointments.models import AppointmentSession, FlgFailure, LeadDelivery
+
+
+@admin.register(AppointmentSession)
+class AppointmentSessionAdmin(ReadOnlyAdmin):
+    deletable = False
+    list_display = [
+        "created_at",
+        "appointment_type",
+        "customer_email",
+        "lead_id",
+        "closes_at",
+        "is_open",
+        "booked_by_customer",
+    ]
+    list_filter = [OpenFilter, BookedFilter, "appointment_type"]
+    search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
+    # Read-only, but the change view still builds form fields; say https as Django 6 will.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_select_related = ["appointment_type", "customer__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+
+    @admin.display(description="customer", ordering="customer__user__email")
+    def customer_email(self, obj: AppointmentSession) -> str:
+        return obj.customer.user.email
+
+    @admin.display(description="open", boolean=True)
+    def is_open(self, obj: AppointmentSession) -> bool:
+        return obj.is_open
+
+    @admin.display(description="booked (customer's claim)", ordering="booked_at")
+    def booked_by_customer(self, obj: AppointmentSession) -> str:
+        # The customer's browser said so; FLG 360 holds the appointment itself.
+        if obj.booked_at is None:
+            return "-"
+        return f"Customer reported {timezone.localtime(obj.booked_at):%d %b %H:%M}"
+
+
+@admin.register(FlgFailure)
+class FlgFailureAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "what", "status", "appointment_type", "customer", "action"]
+    list_filter = [
+        FailureCodeFilter,
+        "action",
+        ("appointment_type", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["detail", "customer__user__email", "customer__lead_id"]
+    list_select_related = ["appointment_type", "customer__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    readonly_fields = ["how_to_fix"]
+
+    @admin.display(description="what", ordering="code")
+    def what(self, obj: FlgFailure) -> str:
+        return obj.get_code_display()
+
+
+@admin.register(LeadDelivery)
+class LeadDeliveryAdmin(ReadOnlyAdmin):
+    """What FLG's lead webhook delivered and what the portal made of it; read only."""
+
+    list_display = ["created_at", "lead_id", "outcome", "changed", "reason", "customer", "source"]
+    list_filter = ["outcome", "invited", "created_at"]
+    search_fields = ["lead_id", "reason", "customer__user__email"]
+    list_select_related = ["customer__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
