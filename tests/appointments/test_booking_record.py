@@ -240,3 +240,20 @@ def test_the_renderer_sends_nothing_for_someone_else_or_a_session_not_booked(
     assert message is not None
     assert message.to == "casey@example.com"
     assert "Monday 7 December 2026" in message.html
+
+
+# --- Staff -----------------------------------------------------------------------------------
+
+
+def test_staff_see_the_appointments_time_and_how_we_learned_of_it(
+    admin_client, customer, session, type_for_all
+):
+    booked(session)
+    told = make_session(customer, type_for_all)
+    bookings.booking_record(customer=customer, session=told, via=BookedVia.CUSTOMER)
+    listing = admin_client.get("/admin/appointments/appointmentsession/").content.decode()
+    assert "appointment (uk time)" in listing.lower()
+    assert "Mon 07 Dec 2026 10:00\u201310:45" in listing
+    assert "the booking screen said so" in listing
+    assert "the customer told us" in listing
+    assert "not known" in listing
