@@ -26,7 +26,8 @@ class AppointmentSessionAdmin(ReadOnlyAdmin):
         "appointment_time",
     ]
     list_filter = [OpenFilter, BookedFilter, "appointment_type"]
-    search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
+    # "id": the reference customers quote is its first eight characters.
+    search_fields = ["customer__user__email", "lead_id", "flg_session_id", "id"]
     # Read-only, but the change view still builds form fields; say https as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_select_related = ["appointment_type", "customer__user"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import icalendar
 import pytest
@@ -257,3 +258,13 @@ def test_staff_see_the_appointments_time_and_how_we_learned_of_it(
     assert "the booking screen said so" in listing
     assert "the customer told us" in listing
     assert "not known" in listing
+
+
+def test_staff_find_a_booking_by_the_reference_the_customer_quotes(
+    admin_client, customer, session, type_for_all
+):
+    booked(session)
+    booked(make_session(customer, type_for_all, created_at=session.created_at))
+    url = "/admin/appointments/appointmentsession/?q=" + session.reference
+    listing = admin_client.get(url).content.decode()
+    assert re.search(r'class="paginator">\s*1 appointment session\s*<', listing)
