@@ -132,10 +132,10 @@
       return new Promise(function (resolve) {
         window.setTimeout(resolve, attempt * 2000);
       }).then(function () {
-        return attempt_(attempt + 1);
+        return send(attempt + 1);
       });
     }
-    function attempt_(attempt) {
+    function send(attempt) {
       return window.fetch(url, options).then(
         function (response) {
           return response.json().then(
@@ -154,7 +154,7 @@
         }
       );
     }
-    return attempt_(1);
+    return send(1);
   }
 
   // --- The session on screen ------------------------------------------------------------------
@@ -356,7 +356,10 @@
   function reportBooked(session, report) {
     showBooked(null);
     call("POST", session.bookedUrl, report, 3).then(function (result) {
-      if (result.ok) {
+      if (result.status === 400 && report.start) {
+        // A slot the portal cannot take: the booking itself still counts, without its time.
+        reportBooked(session, { via: report.via });
+      } else if (result.ok) {
         showBooked(result.body);
         if (channel) {
           channel.postMessage({ event: "booked", session: session.id, booking: result.body });
@@ -560,8 +563,8 @@
   windowLinks.forEach(function (link) {
     if (link) {
       link.addEventListener("click", function () {
+        // Away once this page loses focus or view to the new window; asked on coming back.
         usedNewWindow = true;
-        away = true;
       });
     }
   });
