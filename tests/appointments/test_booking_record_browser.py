@@ -279,6 +279,30 @@ def test_a_two_hundred_character_word_never_widens_the_page(page, live_server, l
     assert scroll_width(page) <= 390, "home with the booking"
 
 
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_screen_says_it_is_loading_then_fills_the_screen_with_no_page_scroll(
+    page, live_server, portal, width, height
+):
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, live_server)
+    held = []
+    page.route("**/sandbox/appointments/book/**", lambda route: held.append(route))
+    page.get_by_role("button", name="Book Initial consultation").click()
+    page.wait_for_url(re.compile(r"/session/[0-9a-f-]{36}/$"), wait_until="domcontentloaded")
+    loading = page.get_by_text("Loading the booking screen…")
+    loading.wait_for()
+    for route in held:
+        route.continue_()
+    page.unroute("**/sandbox/appointments/book/**")
+    wait_for_booking_screen(page)
+    loading.wait_for(state="hidden")
+    box = page.locator("#booking-frame").bounding_box()
+    assert box["y"] + box["height"] <= height, "the frame ends within the screen"
+    assert box["height"] >= 0.6 * height
+    scroll = page.evaluate("document.scrollingElement.scrollHeight")
+    assert scroll <= height + 1, "the page scrolls as well as the frame"
+
+
 def past_booking(customer, appointment_type):
     start = timezone.now().replace(microsecond=0) - dt.timedelta(days=9, hours=2)
     return AppointmentSession.objects.create(
