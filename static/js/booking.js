@@ -271,7 +271,9 @@
         return; // booked while the request was on its way: the confirmation stays
       }
       if (result.status === 409 && result.body.error === "booked") {
-        checkStatus(true); // booked in another tab: this session is spent
+        // Booked in another tab: this session is spent; the portal says when it is for.
+        showBooked(null);
+        checkStatus(true);
       } else if (result.ok && result.body.publicUrl) {
         showSession(result.body);
         say("The booking screen was about to close, so we opened a fresh one for you.", "ok");
@@ -369,7 +371,7 @@
   }
 
   function checkStatus(force) {
-    if (state === "booked" || (!force && now() - lastStatusAt < STATUS_EVERY_MS)) {
+    if (!force && (state === "booked" || now() - lastStatusAt < STATUS_EVERY_MS)) {
       return Promise.resolve(false);
     }
     lastStatusAt = now();

@@ -197,6 +197,31 @@ def test_a_second_tab_learns_of_the_booking_within_seconds(browser, page, live_s
     elsewhere.context.close()
 
 
+def test_a_tab_that_missed_the_news_shows_the_booking_when_its_refresh_is_refused(
+    browser, page, live_server, portal, settings
+):
+    settings.FLG_SANDBOX_SESSION_TTL = 200
+    settings.BOOKING_REFRESH_MARGIN = 185  # due 15 s after creation
+    elsewhere = next(new_page(browser))
+    sign_in(elsewhere, live_server)
+    elsewhere.clock.install()
+    sign_in(page, live_server)
+    book(page)
+    wait_for_booking_screen(page)
+    elsewhere.goto(page.url)
+    wait_for_booking_screen(elsewhere)
+    frame = page.frame_locator("#booking-frame")
+    frame.locator("input[name=slot]").nth(0).check()
+    frame.get_by_role("button", name="Book this appointment").click()
+    page.locator("#booked-when", has_text="(UK time)").wait_for()
+
+    elsewhere.clock.run_for(21_000)  # due: its refresh meets "booked"
+    elsewhere.locator("#booked-when", has_text="(UK time)").wait_for()
+    assert not elsewhere.locator("#booking-frame").is_visible()
+    assert portal.calls() == 1
+    elsewhere.context.close()
+
+
 # --- The confirmation email ---------------------------------------------------------------------
 
 
