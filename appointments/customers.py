@@ -188,8 +188,10 @@ def customer_create(
     lead_group: LeadGroup | None = None,
     flg_status: str = "",
     password: str | None = None,
+    source: str = Customer.Source.NOT_RECORDED,
 ) -> Customer:
-    """A new customer and the account they sign in with (no usable password without one).
+    """A new customer and the account they sign in with (no usable password without one);
+    `source` says how they came in (Customer.Source), for staff.
 
     Raises CustomerRefused before writing anything when a rule says no.
     """
@@ -205,6 +207,7 @@ def customer_create(
         lead_id=lead_id,
         lead_group=lead_group,
         flg_status=flg_status.strip()[: limits.flg_status],
+        source=source,
     )
 
 

@@ -144,6 +144,7 @@ def _lead_create(delivery: webhooks.LeadPayload) -> _Applied:
                 last_name=last,
                 lead_group=group,
                 flg_status=delivery.status,
+                source=Customer.Source.WEBHOOK,
             )
     except customers.CustomerRefused as refused:
         return _create_refused(delivery, refused)

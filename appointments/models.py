@@ -35,14 +35,24 @@ class LeadGroup(models.Model):
 
 class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
     def bookable_by(self, customer: Customer) -> AppointmentTypeQuerySet:
-        """Active types for all lead groups or for the customer's own group."""
+        """Active types for all lead groups or for the customer's own group, leaving out a type
+        whose id the last check found FLG 360 does not know (customers would meet an error)."""
         groups = models.Q(lead_group__isnull=True)
         if customer.lead_group_id is not None:
             groups |= models.Q(lead_group_id=customer.lead_group_id)
-        return self.filter(groups, is_active=True)
+        return self.filter(groups, is_active=True).exclude(
+            flg_check=AppointmentType.FlgCheck.UNKNOWN
+        )
 
 
 class AppointmentType(models.Model):
+    class FlgCheck(models.TextChoices):
+        """What the last check of the id with FLG 360 found (appointments.type_checks)."""
+
+        NOT_CHECKED = "", "Not checked"
+        KNOWN = "known", "FLG knows it"
+        UNKNOWN = "unknown", "FLG does not know it"
+
     flg_id = models.UUIDField(
         "FLG appointment type id",
         unique=True,
@@ -79,6 +89,20 @@ class AppointmentType(models.Model):
         "order", default=0, help_text="Lower numbers are listed first."
     )
 
+    flg_check = models.CharField(
+        "FLG check",
+        max_length=10,
+        choices=FlgCheck.choices,
+        default=FlgCheck.NOT_CHECKED,
+        blank=True,
+        editable=False,
+        help_text="Customers are never offered a type whose id FLG 360 did not know.",
+    )
+    flg_checked_at = models.DateTimeField("checked with FLG", null=True, blank=True, editable=False)
+    flg_check_note = models.CharField(
+        "what the check found", max_length=300, blank=True, editable=False
+    )
+
     objects = AppointmentTypeQuerySet.as_manager()
 
     class Meta:
@@ -102,6 +126,15 @@ class AppointmentType(models.Model):
 
 
 class Customer(models.Model):
+    class Source(models.TextChoices):
+        """How the customer's record came to the portal."""
+
+        NOT_RECORDED = "", "Not recorded"
+        WEBHOOK = "webhook", "FLG webhook"
+        IMPORT = "import", "CSV import"
+        ADMIN = "admin", "Added by staff"
+        DEMO = "demo", "Demo data"
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer"
     )
@@ -129,6 +162,15 @@ class Customer(models.Model):
             "The lead's status in FLG 360, as its webhook last sent it. A status listed in "
             "FLG_WEBHOOK_NO_BOOKING_STATUSES keeps the account but hides the Book buttons."
         ),
+    )
+    source = models.CharField(
+        "came in by",
+        max_length=10,
+        choices=Source.choices,
+        default=Source.NOT_RECORDED,
+        blank=True,
+        editable=False,
+        help_text="How the record came to the portal; not recorded before December 2026.",
     )
     # Part of every booking link's token: moving it on revokes all of the customer's links.
     booking_links_revision = models.PositiveIntegerField(default=0, editable=False)

@@ -60,7 +60,7 @@ class AppointmentSessionAdmin(ReadOnlyAdmin):
 
 @admin.register(FlgFailure)
 class FlgFailureAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "what", "status", "appointment_type", "customer", "action"]
+    list_display = ["created_at", "what", "status", "appointment_type", "customer_email", "action"]
     list_filter = [
         FailureCodeFilter,
         "action",
@@ -73,6 +73,10 @@ class FlgFailureAdmin(ReadOnlyAdmin):
     ordering = ["-created_at"]
     readonly_fields = ["how_to_fix"]
 
+    @admin.display(description="customer", ordering="customer__user__email")
+    def customer_email(self, obj: FlgFailure) -> str:
+        return obj.customer.user.email if obj.customer else "-"
+
     @admin.display(description="what", ordering="code")
     def what(self, obj: FlgFailure) -> str:
         return obj.get_code_display()
@@ -82,9 +86,14 @@ class FlgFailureAdmin(ReadOnlyAdmin):
 class LeadDeliveryAdmin(ReadOnlyAdmin):
     """What FLG's lead webhook delivered and what the portal made of it; read only."""
 
-    list_display = ["created_at", "lead_id", "outcome", "changed", "reason", "customer", "source"]
+    # The source address is on the delivery's page: the list keeps to 1280 px.
+    list_display = ["created_at", "lead_id", "outcome", "changed", "reason", "customer_email"]
     list_filter = ["outcome", "invited", "created_at"]
     search_fields = ["lead_id", "reason", "customer__user__email"]
     list_select_related = ["customer__user"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
+
+    @admin.display(description="customer", ordering="customer__user__email")
+    def customer_email(self, obj: LeadDelivery) -> str:
+        return obj.customer.user.email if obj.customer else "-"
