@@ -137,7 +137,7 @@ def test_a_database_of_the_previous_release_migrates_forward_with_every_row():
     ]
     assert AppointmentSession.objects.count() == 3
     assert AppointmentSession.objects.filter(booked_at__isnull=False).count() == 1
-    # Bookings recorded before 0010 were all the booking screen's reports; no time was kept.
+    # Bookings recorded before 0011 were all the booking screen's reports; no time was kept.
     booked = AppointmentSession.objects.get(booked_at__isnull=False)
     assert booked.booked_via == "screen"
     assert (booked.slot_starts_at, booked.slot_ends_at) == (None, None)

@@ -12,7 +12,7 @@ def booked_by_screen(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0009_customer_unlink_staff'),
+        ('appointments', '0010_customer_source_type_flg_check'),
     ]
 
     operations = [
