@@ -84,6 +84,9 @@ def test_a_booking_in_a_new_window_shows_in_the_first_tab_and_on_home_with_its_t
     assert window.get_by_role("link", name="Back to the booking portal").is_visible()
     panel = page.locator("#booked-panel")
     panel.get_by_role("heading", name="Your appointment is booked").wait_for()
+    # The portal has answered (the time shows): only then is its record read here, since
+    # SQLite's shared in-memory database locks a table a live_server thread is writing.
+    page.locator("#booked-when", has_text="(UK time)").wait_for()
 
     session = AppointmentSession.objects.get(pk=booked_id)
     start, end = booked_slot(session)
