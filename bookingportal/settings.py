@@ -75,6 +75,12 @@ _database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'd
 DATABASES = {"default": wiring.database_entry(parse_database_url("DATABASE_URL", _database_url))}
 _cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
 CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
+# The business's settings (django-solo's singleton) are read from this cache on every page and
+# rewritten in it when staff save them: shared (Redis), every worker shows a change on its next
+# page; in local memory, each process may show the old for up to a minute.
+SOLO_CACHE = "default"
+SOLO_CACHE_TIMEOUT = wiring.solo_cache_timeout(CACHES["default"])
+SOLO_CACHE_PREFIX = "portal-settings"
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is

@@ -25,7 +25,10 @@ INSTALLED_APPS: list[str] = [
     "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
+    # The business's own settings (business/): its Portal settings are a django-solo singleton.
+    "solo",
     "outbox",
+    "business",
     "accounts",
     "appointments",
     "flg",
@@ -108,6 +111,12 @@ def cache_entry(config: dict[str, Any]) -> dict[str, Any]:
         # error a miss (bookingportal.cache). Limits and the breaker then count per process.
         config["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
     return config
+
+
+def solo_cache_timeout(config: dict[str, Any]) -> int:
+    """How long a process keeps the business's settings: an hour in a shared cache (a save
+    rewrites it there), a minute in a process's own memory (nothing tells it of a save)."""
+    return 3600 if config["BACKEND"] == "bookingportal.cache.TolerantRedisCache" else 60
 
 
 # Features neither the portal nor the booking screen uses, for the page and its frames.

@@ -49,6 +49,7 @@ class Job:
 
 _renderers: dict[str, Renderer] = {}
 _jobs: dict[str, Job] = {}
+_sender_name: list[Callable[[], str]] = []
 
 
 def kind_register(name: str, render: Renderer) -> None:
@@ -58,6 +59,15 @@ def kind_register(name: str, render: Renderer) -> None:
 
 def kind_renderer(name: str) -> Renderer | None:
     return _renderers.get(name)
+
+
+def sender_name_register(name: Callable[[], str]) -> None:
+    """Say what name emails come from, read at send time (the business's settings)."""
+    _sender_name[:] = [name]
+
+
+def sender_name() -> str:
+    return _sender_name[0]() if _sender_name else ""
 
 
 def job_register(job: Job) -> None:

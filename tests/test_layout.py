@@ -12,23 +12,28 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "appointments", "flg", "flg_sandbox", "outbox"]
+APPS = ["accounts", "appointments", "business", "flg", "flg_sandbox", "outbox"]
 OURS = {*APPS, "bookingportal"}
 
 # What each room may not import (module prefixes), and why.
 FORBIDDEN = {
     "flg": (
-        {"accounts", "appointments", "flg_sandbox", "bookingportal", "outbox"},
+        {"accounts", "appointments", "business", "flg_sandbox", "bookingportal", "outbox"},
         "flg imports no app",
     ),
     "flg_sandbox": (
-        {"accounts", "appointments", "flg", "bookingportal", "outbox"},
+        {"accounts", "appointments", "business", "flg", "bookingportal", "outbox"},
         "a stand-alone FLG",
     ),
     # Email and background work: generic, so accounts and appointments may use it.
     "outbox": (
-        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal"},
+        {"accounts", "appointments", "business", "flg", "flg_sandbox", "bookingportal"},
         "the outbox imports no app of ours",
+    ),
+    # The business's settings: used by accounts and appointments, so it uses neither.
+    "business": (
+        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal"},
+        "the business's settings import only the outbox",
     ),
     "accounts": ({"appointments", "flg_sandbox", "bookingportal"}, "sign-in stays apart"),
     "appointments": ({"flg_sandbox", "bookingportal", "flg.transport"}, "flg's public API only"),
