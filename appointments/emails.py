@@ -1,9 +1,10 @@
-"""The booking confirmation email, made in the worker from ids (see accounts/emails.py).
+"""The booking confirmation email, made in the worker from ids (as accounts/emails.py does).
 
 A booking queues it (appointments.bookings.booking_record) with the session's id only; the
-worker reads the session at send time and renders the templates under
-templates/appointments/emails/, attaching the calendar file when the slot's time is known.
-Registered with the outbox in AppointmentsConfig.ready().
+worker reads the session at send time, renders the wording (staff's, edited in the admin
+through business.emails, else the shipped templates under templates/appointments/emails/),
+and attaches the calendar file when the slot's time is known. Registered in
+AppointmentsConfig.ready().
 """
 
 from __future__ import annotations
@@ -12,27 +13,32 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import dateformat
 
-from accounts import invites
 from appointments import bookings, ics
-from appointments.models import AppointmentSession
+from appointments.models import UK_TIME, AppointmentSession
+from business import emails as texts
 from outbox import kinds
 from outbox.kinds import Attachment, Message
 
-TEMPLATES = "appointments/emails/booking_confirmation"
+_T = "appointments/emails/booking_confirmation"
+CALENDAR_NOTE = "The attached calendar file (.ics) adds it to your calendar."
 
 
-def booking_confirmation_context(session: AppointmentSession) -> dict[str, Any]:
+def booking_confirmation_values(session: AppointmentSession) -> dict[str, Any]:
+    """The email's placeholders: plain strings, so staff may reword it in the admin."""
+    starts = session.slot_starts_at
     return {
-        **invites.email_context(),
-        "user": session.customer.user,
-        "session": session,
-        "appointment_type": session.appointment_type,
+        "first_name": session.customer.user.first_name,
+        "appointment_type": session.appointment_type.name,
+        "when": session.when_text,
+        "when_short": dateformat.format(starts.astimezone(UK_TIME), "l j F \\a\\t H:i")
+        if starts
+        else "",
         "reference": session.reference,
-        "told_us": session.booked_via == "customer",
-        "home_url": settings.PORTAL_URL + reverse("home"),
+        "calendar_note": CALENDAR_NOTE if starts else "",
+        "home_link": settings.PORTAL_URL + reverse("home"),
     }
 
 
@@ -53,8 +59,7 @@ def booking_confirmation_render(user_id: int, params: dict[str, Any]) -> Message
     )
     if session is None:
         return None
-    context = booking_confirmation_context(session)
-    subject = render_to_string(f"{TEMPLATES}_subject.txt", context)
+    made = texts.email_render(kind=bookings.EMAIL_KIND, values=booking_confirmation_values(session))
     attachments: tuple[Attachment, ...] = ()
     if session.slot_starts_at is not None:
         attachments = (
@@ -62,13 +67,38 @@ def booking_confirmation_render(user_id: int, params: dict[str, Any]) -> Message
         )
     return Message(
         to=session.customer.user.email,
-        # A subject must not hold a line break.
-        subject="".join(subject.splitlines()).strip(),
-        body=render_to_string(f"{TEMPLATES}_body.txt", context),
-        html=render_to_string(f"{TEMPLATES}_body.html", context),
+        subject=made.subject,
+        body=made.body,
+        html=made.html,
         attachments=attachments,
     )
 
 
 def register() -> None:
     kinds.kind_register(bookings.EMAIL_KIND, booking_confirmation_render)
+    texts.kind_register(
+        texts.EmailKind(
+            name=bookings.EMAIL_KIND,
+            label="Booking confirmation",
+            subject_template=f"{_T}_subject.txt",
+            body_template=f"{_T}_body.txt",
+            html_template=f"{_T}_body.html",
+            placeholders={
+                "first_name": "the customer's first name (may be empty)",
+                "appointment_type": "the appointment type's name",
+                "when": "the day and time in UK time, or that they are not known",
+                "when_short": "the day and time, short, for the subject (empty when not known)",
+                "reference": "the reference to quote when changing or cancelling",
+                "calendar_note": "a line about the attached calendar file (empty without one)",
+                "home_link": "the customer's bookings on the portal",
+            },
+            links=("home_link",),
+            sample={
+                "appointment_type": "Initial consultation",
+                "when": "Monday 7 December 2026, 10:00 to 10:45 (UK time)",
+                "when_short": "Monday 7 December at 10:00",
+                "reference": "1A2B3C4D",
+                "calendar_note": CALENDAR_NOTE,
+            },
+        )
+    )

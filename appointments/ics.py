@@ -8,9 +8,9 @@ booking: one event, times in UTC, a UID derived from the session id so that a se
 from __future__ import annotations
 
 import icalendar
-from django.conf import settings
 
 from appointments.models import AppointmentSession
+from business import branding
 
 CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
 PRODID = "-//FLG booking portal//Appointments//EN"
@@ -40,13 +40,14 @@ def booking_ics(session: AppointmentSession) -> bytes:
     event.add("dtstamp", session.booked_at)
     event.add("dtstart", session.slot_starts_at)
     event.add("dtend", session.slot_ends_at)
-    event.add("summary", f"{session.appointment_type.name} ({settings.PORTAL_NAME})")
-    contact = settings.PORTAL_SUPPORT_EMAIL
-    if settings.PORTAL_SUPPORT_PHONE:
-        contact += f" or {settings.PORTAL_SUPPORT_PHONE}"
+    brand = branding.email_context()  # the business's own name and contacts
+    event.add("summary", f"{session.appointment_type.name} ({brand['portal_name']})")
+    contact = brand["support_email"]
+    if brand["support_phone"]:
+        contact += f" or {brand['support_phone']}"
     event.add(
         "description",
-        f"Booked through {settings.PORTAL_NAME}. To change or cancel, contact us at "
+        f"Booked through {brand['portal_name']}. To change or cancel, contact us at "
         f"{contact}, quoting reference {session.reference}.",
     )
     event.add("status", "CONFIRMED")

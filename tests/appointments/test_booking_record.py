@@ -224,9 +224,26 @@ def test_without_a_time_the_email_says_so_and_attaches_nothing(session):
     booked(session, start=None, via=BookedVia.CUSTOMER)
     [email] = mail.outbox
     assert email.subject == "Booked: Initial consultation"
-    assert "we do not know them (you told us you booked on" in email.body
+    assert "(you told us); time not known: see the booking screen's confirmation" in email.body
     assert email.attachments == []
     assert "(UK time)" not in email.body
+
+
+def test_staff_s_own_words_are_sent_and_the_calendar_file_still_goes(session):
+    from business.models import EmailText
+
+    EmailText.objects.create(
+        kind=bookings.EMAIL_KIND,
+        subject="See you {{ when_short }}",
+        body="{{ appointment_type }}: {{ when }}. Ref {{ reference }}. {{ home_link }}",
+    )
+    booked(session)
+    [email] = mail.outbox
+    assert email.subject == "See you Monday 7 December at 10:00"
+    assert email.body.startswith("Initial consultation: Monday 7 December 2026, 10:00 to 10:45")
+    assert f"Ref {session.reference}." in email.body
+    [(filename, _content, _mimetype)] = email.attachments
+    assert filename == ics.booking_filename(session)
 
 
 def test_the_renderer_sends_nothing_for_someone_else_or_a_session_not_booked(
