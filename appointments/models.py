@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.text import slugify
 
 from appointments import failures
@@ -192,6 +193,18 @@ class AppointmentSessionQuerySet(models.QuerySet["AppointmentSession"]):
         return self.filter(closes_at__gt=timezone.now())
 
 
+# Customers are in the UK: appointments are shown in its time, and said to be.
+UK_TIME = zoneinfo.ZoneInfo("Europe/London")
+
+
+class BookedVia(models.TextChoices):
+    """How the portal learned of a booking: FLG's booking screen said so, or the customer did
+    (asked on coming back from the booking screen's own window)."""
+
+    SCREEN = "screen", "the booking screen said so"
+    CUSTOMER = "customer", "the customer told us"
+
+
 class AppointmentSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flg_session_id = models.UUIDField("FLG session id", unique=True)
@@ -214,6 +227,21 @@ class AppointmentSession(models.Model):
         ),
     )
 
+    booked_via = models.CharField(
+        "how we learned of the booking",
+        max_length=20,
+        choices=BookedVia.choices,
+        blank=True,
+        default="",
+    )
+    slot_starts_at = models.DateTimeField(
+        "appointment starts",
+        null=True,
+        blank=True,
+        help_text="The slot booked, as the booking screen reported it; empty when not known.",
+    )
+    slot_ends_at = models.DateTimeField("appointment ends", null=True, blank=True)
+
     objects = AppointmentSessionQuerySet.as_manager()
 
     class Meta:
@@ -222,6 +250,14 @@ class AppointmentSession(models.Model):
             models.Index(
                 fields=["customer", "appointment_type", "-created_at"],
                 name="session_customer_type_recent",
+            )
+        ]
+        constraints = [
+            # A slot's times come together, and it ends after it starts.
+            models.CheckConstraint(
+                condition=models.Q(slot_starts_at__isnull=True, slot_ends_at__isnull=True)
+                | models.Q(slot_ends_at__gt=models.F("slot_starts_at")),
+                name="session_slot_ends_after_start",
             )
         ]
 
@@ -235,6 +271,26 @@ class AppointmentSession(models.Model):
     @property
     def is_booked(self) -> bool:
         return self.booked_at is not None
+
+    @property
+    def when_text(self) -> str:
+        """The appointment's day and time in UK time, or honestly that we do not know them."""
+        if self.slot_starts_at is not None and self.slot_ends_at is not None:
+            starts = self.slot_starts_at.astimezone(UK_TIME)
+            ends = self.slot_ends_at.astimezone(UK_TIME)
+            day = dateformat.format(starts, "l j F Y")
+            end_day = "" if ends.date() == starts.date() else dateformat.format(ends, " l j F")
+            return f"{day}, {starts:%H:%M} to {ends:%H:%M}{end_day} (UK time)"
+        if self.booked_at is None:
+            return ""
+        told = " (you told us)" if self.booked_via == BookedVia.CUSTOMER else ""
+        day = dateformat.format(self.booked_at.astimezone(UK_TIME), "l j F Y")
+        return f"Booked on {day}{told}; time not known: see the booking screen's confirmation"
+
+    @property
+    def reference(self) -> str:
+        """The short form of the id that customers quote when they contact us."""
+        return self.id.hex[:8].upper()
 
 
 class FlgFailure(models.Model):

@@ -160,10 +160,18 @@ def format_closes_at(moment: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+# Each slot lasts this long: the booking screen reports its start and its end.
+SLOT_LENGTH = dt.timedelta(minutes=45)
+
+
 @dataclass(frozen=True)
 class Slot:
     value: str
     starts_at: dt.datetime
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + SLOT_LENGTH
 
     @property
     def label(self) -> str:

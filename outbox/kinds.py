@@ -14,6 +14,13 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class Message:
     """One email, made by the worker just before sending; never stored."""
 
@@ -21,6 +28,8 @@ class Message:
     subject: str
     body: str
     html: str = ""
+    # Files sent with it: (filename, content, MIME type), e.g. a calendar file.
+    attachments: tuple[Attachment, ...] = ()
     # Called once the mail server has accepted the email (a sign-in link spends the older one).
     on_sent: Callable[[], None] | None = None
 

@@ -148,6 +148,8 @@ def _send(message: kinds.Message) -> None:
     email = EmailMultiAlternatives(message.subject, message.body, from_address(), [message.to])
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send()
 
 

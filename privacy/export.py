@@ -78,6 +78,8 @@ def customer_data_export(*, customer: Customer) -> dict[str, Any]:
                 "opened": _when(s.created_at),
                 "closes": _when(s.closes_at),
                 "booked_reported": _when(s.booked_at),
+                "appointment_starts": _when(s.slot_starts_at),
+                "appointment_ends": _when(s.slot_ends_at),
             }
             for s in customer.sessions.select_related("appointment_type").order_by("-created_at")
         ],

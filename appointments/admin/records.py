@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from appointments.admin.base import ReadOnlyAdmin
 from appointments.admin.filters import BookedFilter, FailureCodeFilter, OpenFilter
-from appointments.models import AppointmentSession, FlgFailure, LeadDelivery
+from appointments.models import UK_TIME, AppointmentSession, FlgFailure, LeadDelivery
 
 
 @admin.register(AppointmentSession)
@@ -22,9 +22,12 @@ class AppointmentSessionAdmin(ReadOnlyAdmin):
         "closes_at",
         "is_open",
         "booked_by_customer",
+        "booked_via",
+        "appointment_time",
     ]
     list_filter = [OpenFilter, BookedFilter, "appointment_type"]
-    search_fields = ["customer__user__email", "lead_id", "flg_session_id"]
+    # "id": the reference customers quote is its first eight characters.
+    search_fields = ["customer__user__email", "lead_id", "flg_session_id", "id"]
     # Read-only, but the change view still builds form fields; say https as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_select_related = ["appointment_type", "customer__user"]
@@ -45,6 +48,14 @@ class AppointmentSessionAdmin(ReadOnlyAdmin):
         if obj.booked_at is None:
             return "-"
         return f"Customer reported {timezone.localtime(obj.booked_at):%d %b %H:%M}"
+
+    @admin.display(description="appointment (UK time)", ordering="slot_starts_at")
+    def appointment_time(self, obj: AppointmentSession) -> str:
+        # As the booking screen reported it; FLG 360's own record is the one to trust.
+        if obj.slot_starts_at is None or obj.slot_ends_at is None:
+            return "not known" if obj.booked_at else "-"
+        starts, ends = obj.slot_starts_at.astimezone(UK_TIME), obj.slot_ends_at.astimezone(UK_TIME)
+        return f"{starts:%a %d %b %Y %H:%M}\u2013{ends:%H:%M}"
 
 
 @admin.register(FlgFailure)

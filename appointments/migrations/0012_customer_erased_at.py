@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0010_customer_source_type_flg_check'),
+        ('appointments', '0011_session_slot_times'),
     ]
 
     operations = [
