@@ -103,10 +103,7 @@ def erase_customers(
     customers = list(queryset.select_related("user").filter(erased_at__isnull=True))
     keep = request.POST.get("keep_lead_id") == "1"
     if "confirm" in request.POST:
-        erased = [
-            erasure.customer_erase(customer=c, keep_lead_id=keep, by=request.user)
-            for c in customers
-        ]
+        erased = erasure.customers_erase(customers=customers, keep_lead_id=keep, by=request.user)
         done = sum(1 for e in erased if e is not None)
         messages.success(
             request,

@@ -85,13 +85,19 @@ def erasure_plan(*, customer: Customer, keep_lead_id: bool) -> list[Planned]:
     ]
 
 
-def _sessions_end(user_pk: int) -> int:
-    """Delete the database sessions signed in as this user (SESSION_ENGINE is the database)."""
-    ended = [
-        s.pk
-        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if str(s.get_decoded().get("_auth_user_id", "")) == str(user_pk)
-    ]
+def _signed_in_sessions() -> dict[str, list[str]]:
+    """The live database sessions by the user id signed in with them: one scan of the table
+    (SESSION_ENGINE is the database), however many customers are erased."""
+    found: dict[str, list[str]] = {}
+    for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        user_pk = str(s.get_decoded().get("_auth_user_id", ""))
+        if user_pk:
+            found.setdefault(user_pk, []).append(s.pk)
+    return found
+
+
+def _sessions_end(user_pk: int, sessions: dict[str, list[str]]) -> int:
+    ended = sessions.pop(str(user_pk), [])
     Session.objects.filter(pk__in=ended).delete()
     return len(ended)
 
@@ -103,9 +109,9 @@ def _erase(
     keep_session_lead_ids: bool,
     reason: str,
     by: Any,
-    end_sessions: bool = True,
+    sessions: dict[str, list[str]] | None,
 ) -> Erasure | None:
-    # `end_sessions` off is the retention rule's erasure of many long-silent customers: no
+    # `sessions` None is the retention rule's erasure of many long-silent customers: no
     # browser session of theirs is alive, and their trail is past its own retention, so the
     # scans of the sessions table and of the whole trail are left out.
     customer = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
@@ -118,7 +124,7 @@ def _erase(
     texts = [user.email, user.username, user.first_name, user.last_name, user.get_full_name()]
     removed: dict[str, int] = {}
     removed["sign-in records"] = sum(qs.delete()[0] for qs in _access_records(user))
-    removed["browser sessions"] = _sessions_end(user.pk) if end_sessions else 0
+    removed["browser sessions"] = _sessions_end(user.pk, sessions) if sessions is not None else 0
     records = EmailRecord.objects.filter(user_id=user.pk)
     records.filter(status=EmailRecord.Status.QUEUED).update(
         status=EmailRecord.Status.FAILED, last_error=CANCELLED, finished_at=timezone.now()
@@ -135,7 +141,7 @@ def _erase(
         public_url="", **({} if keep_session_lead_ids or keep_lead_id else {"lead_id": ""})
     )
     removed["audit entries emptied"] = audit.audit_scrub(
-        user_pk=user.pk, customer_pk=customer.pk, texts=texts, search=end_sessions
+        user_pk=user.pk, customer_pk=customer.pk, texts=texts, search=sessions is not None
     )
     for model, pk in ((get_user_model(), user.pk), (Customer, customer.pk)):
         AdminLogEntry.objects.filter(
@@ -170,19 +176,42 @@ def customer_erase(
 
     `by` is the staff member who asked, or the customer themselves (reason CUSTOMER).
     """
-    with transaction.atomic(), disable_auditlog():
-        erased = _erase(
-            customer, keep_lead_id=keep_lead_id, keep_session_lead_ids=False, reason=reason, by=by
-        )
-    if erased is not None:
-        customer.refresh_from_db()
-        audit.audit_record(
-            instance=customer,
-            event=audit.CUSTOMER_ERASED,
-            actor=by if reason == Erasure.Reason.STAFF else None,
-            details={"reason": reason, "lead id kept": keep_lead_id},
-        )
+    [erased] = customers_erase(
+        customers=[customer], keep_lead_id=keep_lead_id, by=by, reason=reason
+    )
     return erased
+
+
+def customers_erase(
+    *,
+    customers: list[Customer],
+    keep_lead_id: bool,
+    by: Any,
+    reason: str = Erasure.Reason.STAFF,
+) -> list[Erasure | None]:
+    """Erase each customer as customer_erase does, reading the sessions table once for all."""
+    sessions = _signed_in_sessions()
+    done: list[Erasure | None] = []
+    for customer in customers:
+        with transaction.atomic(), disable_auditlog():
+            erased = _erase(
+                customer,
+                keep_lead_id=keep_lead_id,
+                keep_session_lead_ids=False,
+                reason=reason,
+                by=by,
+                sessions=sessions,
+            )
+        if erased is not None:
+            customer.refresh_from_db()
+            audit.audit_record(
+                instance=customer,
+                event=audit.CUSTOMER_ERASED,
+                actor=by if reason == Erasure.Reason.STAFF else None,
+                details={"reason": reason, "lead id kept": keep_lead_id},
+            )
+        done.append(erased)
+    return done
 
 
 def customer_anonymise(*, customer: Customer) -> Erasure | None:
@@ -197,5 +226,5 @@ def customer_anonymise(*, customer: Customer) -> Erasure | None:
             keep_session_lead_ids=True,
             reason=Erasure.Reason.RETENTION,
             by=None,
-            end_sessions=False,
+            sessions=None,
         )

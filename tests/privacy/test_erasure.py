@@ -167,3 +167,23 @@ def test_the_customer_list_filters_erased_customers(seeded, boss):
     assert listing.status_code == 200 and LEAD in listing.content.decode()
     none = staff.get(reverse("admin:appointments_customer_changelist"), {"erased": "no"})
     assert LEAD not in none.content.decode()
+
+
+def test_erasing_several_at_once_signs_each_out_and_leaves_others_signed_in(seeded, boss):
+    from tests.conftest import make_customer
+
+    lee = make_customer("lee@example.com", "108123760", None)
+    ann = make_customer("ann@example.com", "108123761", None)
+    browsers = {}
+    for who in (lee, ann):
+        browsers[who.pk] = Client()
+        signed = browsers[who.pk].post(
+            "/accounts/login/", {"username": who.user.email, "password": PASSWORD}
+        )
+        assert signed.status_code == 302
+    staff = staff_sign_in(Client(), boss)
+    erase_post(staff, seeded.customer, confirm="1", _selected_action=[seeded.customer.pk, lee.pk])
+    assert Erasure.objects.count() == 2
+    assert seeded.client.get("/").status_code == 302
+    assert browsers[lee.pk].get("/").status_code == 302
+    assert browsers[ann.pk].get("/").status_code == 200
