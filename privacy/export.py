@@ -33,6 +33,18 @@ ABOUT = {
     "360's updates) and which fields.",
 }
 
+# How the page names each part (the file keeps the keys).
+TITLES = {
+    "account": "Account",
+    "customer": "Customer record",
+    "booking_sessions": "Booking sessions",
+    "flg_failures": "Booking screens that did not open",
+    "lead_deliveries": "Updates from FLG 360",
+    "emails": "Emails",
+    "sign_ins": "Sign-ins",
+    "changes": "Changes",
+}
+
 
 def _when(value: dt.datetime | None) -> str | None:
     return timezone.localtime(value).isoformat() if value is not None else None

@@ -75,7 +75,7 @@ def _your_data_page(request: HttpRequest, customer: Customer, form: Any = None) 
         "privacy/your_data.html",
         {
             "customer": customer,
-            "about": export.ABOUT,
+            "parts": [(export.TITLES[key], text) for key, text in export.ABOUT.items()],
             "has_password": customer.user.has_usable_password(),
             "form": form or PasswordConfirmForm(),
         },
