@@ -38,6 +38,7 @@ EMAIL_STAFF = "email_staff"
 EMAIL_TAKEN = "email_taken"
 LINKED_TO_STAFF = "linked_to_staff"
 LEAD_ID_INVALID = "lead_id_invalid"
+ERASED = "erased"
 
 
 class Keep(enum.Enum):
@@ -233,6 +234,9 @@ def customer_update(
     problem = account_problem(user)
     if problem:
         raise CustomerRefused(LINKED_TO_STAFF, problem)
+    if customer.erased_at is not None:
+        # Erased (privacy.erasure): its row stays only as an anonymous record.
+        raise CustomerRefused(ERASED, "This customer was erased; nothing of them is stored.")
     changed: list[str] = []
     old_email = ""
     user_fields: list[str] = []

@@ -174,6 +174,9 @@ class Customer(models.Model):
     )
     # Part of every booking link's token: moving it on revokes all of the customer's links.
     booking_links_revision = models.PositiveIntegerField(default=0, editable=False)
+    # Set when the customer was erased or anonymised (privacy.erasure): the row stays, with no
+    # name or email, so counts stay true; a lead delivery for a kept lead id is then skipped.
+    erased_at = models.DateTimeField("erased", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user__email"]

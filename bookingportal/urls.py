@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("brand/", include("business.urls")),
+    path("", include("privacy.urls")),
     path("", include("appointments.urls")),
 ]
 

@@ -32,6 +32,9 @@ INSTALLED_APPS: list[str] = [
     "accounts",
     "appointments",
     "flg",
+    # After appointments: privacy's admin attaches to the Customer admin appointments registers.
+    "auditlog",
+    "privacy",
 ]
 
 MIDDLEWARE: list[str] = [
@@ -62,6 +65,8 @@ MIDDLEWARE: list[str] = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Which second factor (if any) this session gave; then the admin asks staff for one.
     "django_otp.middleware.OTPMiddleware",
+    # Who did it, for the audit trail (privacy.audit): the signed-in user and their address.
+    "privacy.middleware.AuditActorMiddleware",
     "accounts.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside the header and messages middleware, so its page gets the same as any other.

@@ -106,6 +106,8 @@ def portal_context(*, database: bool = True) -> dict[str, Any]:
         "opening_hours": brand.opening_hours,
         "welcome_text": brand.welcome_text,
         "privacy_notice_url": brand.privacy_notice_url,
+        # The text of the portal's own notice page (/privacy/); empty, it shows its default.
+        "privacy_notice": brand.privacy_notice,
         "terms_url": brand.terms_url,
         "logo_url": logo_url,
         "logo_width": brand.logo_width,
@@ -128,7 +130,13 @@ def email_context() -> dict[str, str]:
         "support_email": brand.support_email,
         "support_phone": brand.support_phone,
         "opening_hours": brand.opening_hours,
+        "privacy_url": privacy_url(brand),
     }
+
+
+def privacy_url(brand: Brand) -> str:
+    """Where the privacy notice is: staff's own page if they gave one, else the portal's."""
+    return brand.privacy_notice_url or settings.PORTAL_URL + reverse("privacy_notice")
 
 
 # --- The colour --------------------------------------------------------------------------------

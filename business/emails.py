@@ -60,6 +60,7 @@ SHARED_PLACEHOLDERS = {
     "support_email": "the support email address",
     "support_phone": "the support phone number (may be empty)",
     "opening_hours": "the opening hours (may be empty)",
+    "privacy_url": "the privacy notice's address (the portal adds it at the end of every email)",
 }
 
 _kinds: dict[str, EmailKind] = {}
@@ -185,11 +186,36 @@ class Rendered:
     html: str
 
 
+PRIVACY_LINE = "How we use your data: {url}"
+
+
+def _with_privacy_link(made: Rendered, url: str) -> Rendered:
+    """Every email ends with the link to the privacy notice, whatever its words: the portal's."""
+    body = made.body.rstrip("\n") + "\n\n" + PRIVACY_LINE.format(url=url) + "\n"
+    html = made.html
+    if html and "</body>" in html:
+        link = format_html(
+            '<p style="font-size: small; color: #555555;"><a href="{0}">How we use your data</a>'
+            "</p>\n",
+            url,
+        )
+        html = html.replace("</body>", f"{link}</body>", 1)
+    return Rendered(subject=made.subject, body=body, html=html)
+
+
 def email_render(
     *, kind: str, values: Mapping[str, Any], html_context: Mapping[str, Any] | None = None
 ) -> Rendered:
     """The email of `kind` made from `values` (plain strings and numbers): staff's text if they
-    saved one, else the shipped text and its HTML part (rendered with `html_context` too)."""
+    saved one, else the shipped text and its HTML part (rendered with `html_context` too); each
+    ends with the privacy notice's link."""
+    made = _email_render(kind=kind, values=values, html_context=html_context)
+    return _with_privacy_link(made, branding.email_context()["privacy_url"])
+
+
+def _email_render(
+    *, kind: str, values: Mapping[str, Any], html_context: Mapping[str, Any] | None = None
+) -> Rendered:
     spec = _kinds[kind]
     values = {**branding.email_context(), **values}
     text = EmailText.objects.filter(kind=kind).first()

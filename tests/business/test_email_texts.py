@@ -52,11 +52,13 @@ def test_the_next_sign_in_email_uses_staff_s_words_and_the_portal_s_link(staff, 
         "Hi Casey <b>friend</b>,\n\nTap this to come in to Acme Bookings:"
     )
     html = message.alternatives[0][0]
-    # Staff's text is escaped in the HTML part; the only anchor is the portal's link.
+    # Staff's text is escaped in the HTML part; the only anchors are the portal's: the link,
+    # and the privacy notice's the portal adds at the end of every email.
     assert "&lt;b&gt;friend&lt;/b&gt;" in html and "<b>" not in html
     link = emailed_link(message)
     assert f'<a href="http://testserver{link}">http://testserver{link}</a>' in html
-    assert html.count("<a ") == 1
+    assert html.count("<a ") == 2 and '<a href="http://testserver/privacy/">' in html
+    assert message.body.endswith("How we use your data: http://testserver/privacy/\n")
     # And the link signs the customer in.
     assert continue_(client, link).status_code == 302
     assert client.get("/").status_code == 200
