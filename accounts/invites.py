@@ -19,9 +19,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -61,16 +59,6 @@ EMAIL_KIND = "invite"
 class InviteResult:
     queued: int = 0
     batch: str = ""
-
-
-def email_context() -> dict[str, Any]:
-    """What every email to a customer names: the portal, its address and whom to ask."""
-    return {
-        "portal_name": settings.PORTAL_NAME,
-        "portal_url": settings.PORTAL_URL,
-        "support_email": settings.PORTAL_SUPPORT_EMAIL,
-        "support_phone": settings.PORTAL_SUPPORT_PHONE,
-    }
 
 
 def invite_url(*, user: User, base_url: str) -> str:

@@ -40,6 +40,7 @@ from sesame import tokens
 
 from accounts import services
 from accounts.models import SignInLinks
+from business import events
 from outbox import services as outbox
 
 logger = logging.getLogger("accounts.links")
@@ -266,6 +267,7 @@ def masked_email(email: str) -> str:
 
 def sign_in_complete(request: HttpRequest, user: User) -> None:
     """Sign in fully (password, sign-in link, invitation): the account may be changed."""
+    events.first_sign_in_record(user=user)
     login(request, user, backend=BACKEND)
     request.session.pop(BOOKING_ONLY, None)
     request.session.pop(BOOKING_REVISION, None)
@@ -281,6 +283,7 @@ def sign_in_for_booking(request: HttpRequest, user: User, *, revision: int) -> N
         if session_is_booking_only(request):
             request.session[BOOKING_REVISION] = revision
         return
+    events.first_sign_in_record(user=user)
     login(request, user, backend=BACKEND)
     request.session[BOOKING_ONLY] = True
     request.session[BOOKING_REVISION] = revision

@@ -27,6 +27,7 @@ from accounts.forms import (
     InviteRequestForm,
     SignInLinkForm,
 )
+from business import events
 
 
 def not_linked(request: HttpRequest) -> HttpResponse:
@@ -190,6 +191,11 @@ class InviteAcceptView(PasswordResetConfirmView):
     post_reset_login = True
     post_reset_login_backend = "accounts.backends.EmailBackend"
     success_url = reverse_lazy("home")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        # Django signs the customer in itself here, not through links.sign_in_complete.
+        events.first_sign_in_record(user=form.user)
+        return super().form_valid(form)
 
 
 class InviteRenewView(EmailLimitMixin, FormView):

@@ -11,10 +11,12 @@ class AppointmentsConfig(AppConfig):
     def ready(self) -> None:
         from appointments import (
             checks,  # noqa: F401  (registers the system checks)
+            emails,
             leads,
         )
         from outbox import kinds
 
+        emails.register()
         # The worker prunes old lead deliveries daily (OUTBOX_SCHEDULE_PERIOD).
         kinds.job_register(
             kinds.Job(

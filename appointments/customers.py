@@ -38,6 +38,7 @@ EMAIL_STAFF = "email_staff"
 EMAIL_TAKEN = "email_taken"
 LINKED_TO_STAFF = "linked_to_staff"
 LEAD_ID_INVALID = "lead_id_invalid"
+ERASED = "erased"
 
 
 class Keep(enum.Enum):
@@ -188,8 +189,10 @@ def customer_create(
     lead_group: LeadGroup | None = None,
     flg_status: str = "",
     password: str | None = None,
+    source: str = Customer.Source.NOT_RECORDED,
 ) -> Customer:
-    """A new customer and the account they sign in with (no usable password without one).
+    """A new customer and the account they sign in with (no usable password without one);
+    `source` says how they came in (Customer.Source), for staff.
 
     Raises CustomerRefused before writing anything when a rule says no.
     """
@@ -205,6 +208,7 @@ def customer_create(
         lead_id=lead_id,
         lead_group=lead_group,
         flg_status=flg_status.strip()[: limits.flg_status],
+        source=source,
     )
 
 
@@ -230,6 +234,9 @@ def customer_update(
     problem = account_problem(user)
     if problem:
         raise CustomerRefused(LINKED_TO_STAFF, problem)
+    if customer.erased_at is not None:
+        # Erased (privacy.erasure): its row stays only as an anonymous record.
+        raise CustomerRefused(ERASED, "This customer was erased; nothing of them is stored.")
     changed: list[str] = []
     old_email = ""
     user_fields: list[str] = []

@@ -111,6 +111,12 @@ def seed_demo(*, flg_api_key: str) -> bool:
         Customer.objects.update_or_create(
             user=user,
             defaults={"lead_id": lead_id, "lead_group": groups[group], "flg_status": DEMO_STATUS},
+            create_defaults={
+                "lead_id": lead_id,
+                "lead_group": groups[group],
+                "flg_status": DEMO_STATUS,
+                "source": Customer.Source.DEMO,
+            },
         )
     admin = _demo_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     admin.is_staff = admin.is_superuser = True
@@ -135,6 +141,28 @@ def webhook_wiring() -> str:
         "Webhook:  a lead saved in the sandbox (admin > FLG 360 sandbox > Leads) is pushed to "
         f"{urlsplit(settings.FLG_SANDBOX_WEBHOOK_URL).netloc} as FLG 360 would; give it an "
         "email address and it becomes a portal customer."
+    )
+
+
+def sandbox_on() -> bool:
+    """True in the demo: the sandbox (FLG_SANDBOX) is installed beside the portal."""
+    return apps.is_installed("flg_sandbox")
+
+
+def sandbox_type_add(*, appointment_type: AppointmentType) -> None:
+    """Give the sandbox a type with this one's id, name and lead group, as staff would add it
+    in FLG 360; only in the demo."""
+    if not sandbox_on():
+        raise RuntimeError("The FLG sandbox is not installed (FLG_SANDBOX is off).")
+    from flg_sandbox import models as sandbox
+
+    group = appointment_type.lead_group
+    sandbox.AppointmentType.objects.update_or_create(
+        id=appointment_type.flg_id,
+        defaults={
+            "name": appointment_type.name,
+            "lead_group_id": group.flg_id if group is not None else None,
+        },
     )
 
 

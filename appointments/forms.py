@@ -138,7 +138,7 @@ class CustomerAdminForm(forms.ModelForm):
             customer = Customer.objects.select_related("user").get(pk=self.instance.pk)
             customers.customer_update(customer=customer, **values)
         else:
-            customer = customers.customer_create(**values)
+            customer = customers.customer_create(**values, source=Customer.Source.ADMIN)
         self.instance = customer
         # The admin saves the object and its relations after save(commit=False): both saved.
         self.save_m2m = self._save_m2m  # type: ignore[method-assign,attr-defined]
@@ -189,4 +189,13 @@ class ImportForm(forms.Form):
     )
     send_invites = forms.BooleanField(
         required=False, label="Email new customers an invitation to choose a password"
+    )
+    partial = forms.BooleanField(
+        required=False,
+        label="Import the good rows and list the bad ones",
+        help_text=(
+            "Left unticked, one bad row stops the whole file. Ticked, the good rows are "
+            "imported and the bad ones are offered as a CSV with the problem on each row, to "
+            "fix and import again."
+        ),
     )

@@ -112,3 +112,41 @@ def records_read(reader: Reader, errors: list[RowError]) -> Iterator[tuple[int, 
         end = reader.line_num
         if any(v.strip() for v in values):
             yield line, values
+
+
+# --- Files for staff: the template, and the rows a partial import left out --------------------
+
+REFUSED_COLUMNS = ["line", "problem"]
+EXAMPLE_ROW = ["casey@example.com", "Casey", "Customer", "108123759", "101", "Homeowners"]
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    """A row the import left out: its line, its values as the file had them, and why."""
+
+    line: int
+    values: list[str]
+    problem: str
+
+
+def template_csv() -> str:
+    """The header row the import expects and one example row, for staff to fill in."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    writer.writerow(EXAMPLE_ROW)
+    return out.getvalue()
+
+
+def refused_csv(*, header: list[str], rows: list[RefusedRow]) -> str:
+    """The refused rows under the file's own header, each with its line and its problem: fix
+    them and import this file again."""
+    # A file that is itself a list of refused rows has these two columns already.
+    keep = [i for i, name in enumerate(header) if name not in REFUSED_COLUMNS]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header[i] for i in keep] + REFUSED_COLUMNS)
+    for row in rows:
+        values = row.values + [""] * len(header)
+        writer.writerow([values[i] for i in keep] + [row.line, row.problem])
+    return out.getvalue()

@@ -26,6 +26,7 @@ from appointments import customers, import_file
 from appointments.customers import CustomerLimits as Limits
 from appointments.import_file import MAX_BYTES as MAX_BYTES
 from appointments.import_file import ImportRefused as ImportRefused
+from appointments.import_file import RefusedRow
 from appointments.import_file import RowError as RowError
 from appointments.models import Customer, LeadGroup
 
@@ -58,6 +59,12 @@ class ImportPlan:
     rows: list[PlannedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     new_groups: dict[int, str] = field(default_factory=dict)
+    header: list[str] = field(default_factory=list)
+    values: dict[int, list[str]] = field(default_factory=dict)  # each row's, by line
+
+    @property
+    def refused(self) -> list[RefusedRow]:
+        return [RefusedRow(e.line, self.values.get(e.line, []), e.message) for e in self.errors]
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -76,6 +83,7 @@ class ImportResult:
     updated: int
     unchanged: int
     groups_created: int
+    refused: list[RefusedRow] = field(default_factory=list)  # left out of a partial import
 
 
 # --- Checking one row -------------------------------------------------------------------------
@@ -259,14 +267,19 @@ def _match_existing(plan: ImportPlan) -> None:
     plan.rows = matched
 
 
-def customers_import_plan(*, data: bytes) -> ImportPlan:
-    """Check every row of the file and say what importing it would do; writes nothing."""
+def customers_import_plan(*, data: bytes, partial: bool = False) -> ImportPlan:
+    """Check every row of the file and say what importing it would do; writes nothing.
+
+    Any bad row refuses the file (ImportRefused), unless `partial`: then the plan keeps the
+    good rows and lists the bad ones in plan.errors (a file without a good row is refused).
+    """
     reader = import_file.csv_reader(import_file.text_decode(data))
     header = import_file.header_read(reader)
-    plan = ImportPlan()
+    plan = ImportPlan(header=header)
     limits = Limits.of_models()
     seen = _Seen(known_groups=dict(LeadGroup.objects.values_list("flg_id", "name")))
     for line, values in import_file.records_read(reader, plan.errors):
+        plan.values[line] = values
         checked = _row_check(header, line, values, plan, seen, limits)
         if isinstance(checked, RowError):
             plan.errors.append(checked)
@@ -275,20 +288,25 @@ def customers_import_plan(*, data: bytes) -> ImportPlan:
     if not plan.rows and not plan.errors:
         raise ImportRefused([RowError(0, "The file has a header line but no customers.")])
     _match_existing(plan)
-    if plan.errors:
-        plan.errors.sort(key=lambda e: e.line)
+    plan.errors.sort(key=lambda e: e.line)
+    if plan.errors and not (partial and plan.rows):
         raise ImportRefused(plan.errors)
+    # Only the lead groups a row that stays names are created.
+    used = {row.lead_group_id for row in plan.rows}
+    plan.new_groups = {gid: name for gid, name in plan.new_groups.items() if gid in used}
     return plan
 
 
 # --- Writing ----------------------------------------------------------------------------------
 
 
-def customers_import_apply(*, data: bytes) -> ImportResult:
-    """Import the file: all rows or, when any row is bad, none (raises ImportRefused)."""
+def customers_import_apply(*, data: bytes, partial: bool = False) -> ImportResult:
+    """Import the file: all rows or, when any row is bad, none (raises ImportRefused); with
+    `partial`, the good rows, and the bad ones listed in result.refused."""
     try:
         with transaction.atomic():
-            return _apply(customers_import_plan(data=data))
+            plan = customers_import_plan(data=data, partial=partial)
+            return _apply(plan)
     except IntegrityError:
         # The plan was checked a moment ago; the database's own rules (the unique lead id and
         # the unique lower-cased email) caught what changed since, or what only they can see.
@@ -325,7 +343,12 @@ def _apply(plan: ImportPlan) -> ImportResult:
     _accounts_update(changed)
     created = bulk.rows_insert(
         [
-            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            Customer(
+                user=row.user,
+                lead_id=row.lead_id,
+                lead_group=groups[row.lead_group_id],
+                source=Customer.Source.IMPORT,
+            )
             for row in new_rows
         ],
         key="user",
@@ -334,7 +357,12 @@ def _apply(plan: ImportPlan) -> ImportResult:
     # Accounts that had no customer record get one; the others are changed in place.
     Customer.objects.bulk_create(
         [
-            Customer(user=row.user, lead_id=row.lead_id, lead_group=groups[row.lead_group_id])
+            Customer(
+                user=row.user,
+                lead_id=row.lead_id,
+                lead_group=groups[row.lead_group_id],
+                source=Customer.Source.IMPORT,
+            )
             for row in changed
             if row.customer is None
         ],
@@ -350,6 +378,7 @@ def _apply(plan: ImportPlan) -> ImportResult:
         updated=len(changed),
         unchanged=plan.count("unchanged"),
         groups_created=len(plan.new_groups),
+        refused=plan.refused,
     )
 
 

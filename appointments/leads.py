@@ -46,6 +46,11 @@ LINKED_TO_STAFF_REASON = (
     "customer: nothing changed (manage.py unlink_staff_customers unlinks it)."
 )
 
+ERASED_REASON = (
+    "The lead's customer was erased (privacy), and its lead id kept so that FLG never "
+    "re-creates them: nothing was stored."
+)
+
 
 class _Raced(IntegrityError):
     """A simultaneous delivery of the same lead created it after this one looked for it."""
@@ -144,6 +149,7 @@ def _lead_create(delivery: webhooks.LeadPayload) -> _Applied:
                 last_name=last,
                 lead_group=group,
                 flg_status=delivery.status,
+                source=Customer.Source.WEBHOOK,
             )
     except customers.CustomerRefused as refused:
         return _create_refused(delivery, refused)
@@ -232,6 +238,8 @@ def _lead_apply(delivery: webhooks.LeadPayload) -> tuple[_Applied, str]:
     )
     if customer is None:
         return _lead_create(delivery), ""
+    if customer.erased_at is not None:
+        return _Applied(Outcome.SKIPPED, ERASED_REASON), ""
     return _lead_update(customer, delivery)
 
 

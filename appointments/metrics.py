@@ -21,7 +21,7 @@ sessions_refreshed = Counter(
     "created with FLG, or one another tab had just made reused.",
     ["result"],
 )
-# Counted in appointments.services.session_mark_booked, once per session (another report of
+# Counted in appointments.bookings.booking_record, once per session (another report of
 # the same session, from a second tab, counts nothing).
 bookings_reported = Counter(
     "portal_bookings_reported",

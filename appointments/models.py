@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.text import slugify
 
 from appointments import failures
@@ -34,14 +35,24 @@ class LeadGroup(models.Model):
 
 class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
     def bookable_by(self, customer: Customer) -> AppointmentTypeQuerySet:
-        """Active types for all lead groups or for the customer's own group."""
+        """Active types for all lead groups or for the customer's own group, leaving out a type
+        whose id the last check found FLG 360 does not know (customers would meet an error)."""
         groups = models.Q(lead_group__isnull=True)
         if customer.lead_group_id is not None:
             groups |= models.Q(lead_group_id=customer.lead_group_id)
-        return self.filter(groups, is_active=True)
+        return self.filter(groups, is_active=True).exclude(
+            flg_check=AppointmentType.FlgCheck.UNKNOWN
+        )
 
 
 class AppointmentType(models.Model):
+    class FlgCheck(models.TextChoices):
+        """What the last check of the id with FLG 360 found (appointments.type_checks)."""
+
+        NOT_CHECKED = "", "Not checked"
+        KNOWN = "known", "FLG knows it"
+        UNKNOWN = "unknown", "FLG does not know it"
+
     flg_id = models.UUIDField(
         "FLG appointment type id",
         unique=True,
@@ -78,6 +89,20 @@ class AppointmentType(models.Model):
         "order", default=0, help_text="Lower numbers are listed first."
     )
 
+    flg_check = models.CharField(
+        "FLG check",
+        max_length=10,
+        choices=FlgCheck.choices,
+        default=FlgCheck.NOT_CHECKED,
+        blank=True,
+        editable=False,
+        help_text="Customers are never offered a type whose id FLG 360 did not know.",
+    )
+    flg_checked_at = models.DateTimeField("checked with FLG", null=True, blank=True, editable=False)
+    flg_check_note = models.CharField(
+        "what the check found", max_length=300, blank=True, editable=False
+    )
+
     objects = AppointmentTypeQuerySet.as_manager()
 
     class Meta:
@@ -101,6 +126,15 @@ class AppointmentType(models.Model):
 
 
 class Customer(models.Model):
+    class Source(models.TextChoices):
+        """How the customer's record came to the portal."""
+
+        NOT_RECORDED = "", "Not recorded"
+        WEBHOOK = "webhook", "FLG webhook"
+        IMPORT = "import", "CSV import"
+        ADMIN = "admin", "Added by staff"
+        DEMO = "demo", "Demo data"
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer"
     )
@@ -129,8 +163,20 @@ class Customer(models.Model):
             "FLG_WEBHOOK_NO_BOOKING_STATUSES keeps the account but hides the Book buttons."
         ),
     )
+    source = models.CharField(
+        "came in by",
+        max_length=10,
+        choices=Source.choices,
+        default=Source.NOT_RECORDED,
+        blank=True,
+        editable=False,
+        help_text="How the record came to the portal; not recorded before December 2026.",
+    )
     # Part of every booking link's token: moving it on revokes all of the customer's links.
     booking_links_revision = models.PositiveIntegerField(default=0, editable=False)
+    # Set when the customer was erased or anonymised (privacy.erasure): the row stays, with no
+    # name or email, so counts stay true; a lead delivery for a kept lead id is then skipped.
+    erased_at = models.DateTimeField("erased", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user__email"]
@@ -145,6 +191,18 @@ class Customer(models.Model):
 class AppointmentSessionQuerySet(models.QuerySet["AppointmentSession"]):
     def open(self) -> AppointmentSessionQuerySet:
         return self.filter(closes_at__gt=timezone.now())
+
+
+# Customers are in the UK: appointments are shown in its time, and said to be.
+UK_TIME = zoneinfo.ZoneInfo("Europe/London")
+
+
+class BookedVia(models.TextChoices):
+    """How the portal learned of a booking: FLG's booking screen said so, or the customer did
+    (asked on coming back from the booking screen's own window)."""
+
+    SCREEN = "screen", "the booking screen said so"
+    CUSTOMER = "customer", "the customer told us"
 
 
 class AppointmentSession(models.Model):
@@ -169,6 +227,21 @@ class AppointmentSession(models.Model):
         ),
     )
 
+    booked_via = models.CharField(
+        "how we learned of the booking",
+        max_length=20,
+        choices=BookedVia.choices,
+        blank=True,
+        default="",
+    )
+    slot_starts_at = models.DateTimeField(
+        "appointment starts",
+        null=True,
+        blank=True,
+        help_text="The slot booked, as the booking screen reported it; empty when not known.",
+    )
+    slot_ends_at = models.DateTimeField("appointment ends", null=True, blank=True)
+
     objects = AppointmentSessionQuerySet.as_manager()
 
     class Meta:
@@ -177,6 +250,14 @@ class AppointmentSession(models.Model):
             models.Index(
                 fields=["customer", "appointment_type", "-created_at"],
                 name="session_customer_type_recent",
+            )
+        ]
+        constraints = [
+            # A slot's times come together, and it ends after it starts.
+            models.CheckConstraint(
+                condition=models.Q(slot_starts_at__isnull=True, slot_ends_at__isnull=True)
+                | models.Q(slot_ends_at__gt=models.F("slot_starts_at")),
+                name="session_slot_ends_after_start",
             )
         ]
 
@@ -190,6 +271,26 @@ class AppointmentSession(models.Model):
     @property
     def is_booked(self) -> bool:
         return self.booked_at is not None
+
+    @property
+    def when_text(self) -> str:
+        """The appointment's day and time in UK time, or honestly that we do not know them."""
+        if self.slot_starts_at is not None and self.slot_ends_at is not None:
+            starts = self.slot_starts_at.astimezone(UK_TIME)
+            ends = self.slot_ends_at.astimezone(UK_TIME)
+            day = dateformat.format(starts, "l j F Y")
+            end_day = "" if ends.date() == starts.date() else dateformat.format(ends, " l j F")
+            return f"{day}, {starts:%H:%M} to {ends:%H:%M}{end_day} (UK time)"
+        if self.booked_at is None:
+            return ""
+        told = " (you told us)" if self.booked_via == BookedVia.CUSTOMER else ""
+        day = dateformat.format(self.booked_at.astimezone(UK_TIME), "l j F Y")
+        return f"Booked on {day}{told}; time not known: see the booking screen's confirmation"
+
+    @property
+    def reference(self) -> str:
+        """The short form of the id that customers quote when they contact us."""
+        return self.id.hex[:8].upper()
 
 
 class FlgFailure(models.Model):

@@ -110,32 +110,6 @@ def session_with_bookable(
     return session, bool(session is not None and getattr(session, "bookable", False))
 
 
-def bookings_recent(*, customer: Customer, limit: int = 5) -> list[AppointmentSession]:
-    """The customer's latest sessions reported booked, newest first."""
-    return list(
-        AppointmentSession.objects.select_related("appointment_type")
-        .filter(customer=customer, booked_at__isnull=False)
-        .order_by("-booked_at")[:limit]
-    )
-
-
-@transaction.atomic
-def session_mark_booked(*, customer: Customer, session: AppointmentSession) -> AppointmentSession:
-    """Record the customer's page's report that the booking screen confirmed a booking.
-
-    The first report is kept; another (a second tab, a retry) changes nothing. It is the
-    customer's claim, not FLG's record, and only ever takes the session out of reuse.
-    """
-    first = AppointmentSession.objects.filter(
-        pk=session.pk, customer=customer, booked_at__isnull=True
-    ).update(booked_at=timezone.now())
-    if first:
-        # Counted once the transaction holds: a rolled-back report never counts.
-        transaction.on_commit(metrics.bookings_reported.inc)
-    session.refresh_from_db(fields=["booked_at"])
-    return session
-
-
 # --- Timing ----------------------------------------------------------------------------------
 
 

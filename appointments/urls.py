@@ -20,6 +20,16 @@ urlpatterns = [
         booking_api.session_booked,
         name="session_booked",
     ),
+    path(
+        "book/<slug:slug>/session/<uuid:session_id>/status/",
+        booking_api.session_status,
+        name="session_status",
+    ),
+    path(
+        "bookings/<uuid:session_id>/appointment.ics",
+        pages.booking_calendar,
+        name="booking_calendar",
+    ),
     # The URL kwarg is named `token`, so the access log masks it. The trailing slash is optional:
     # a URL pasted into FLG without it must not meet a redirect that drops the body.
     path("flg/webhooks/leads/<str:token>/", webhook.lead_webhook, name="lead_webhook"),

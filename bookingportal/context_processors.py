@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from business import branding
+
 SANDBOX_MAILBOX_BACKEND = "flg_sandbox.mailbox.EmailBackend"
 
 
@@ -19,11 +21,12 @@ def demo_mailbox_url() -> str:
         return ""
 
 
+def portal_without_database() -> dict[str, Any]:
+    """The same for the page that says the database is down: the brand from the cache alone."""
+    return {**branding.portal_context(database=False), "demo_mailbox_url": demo_mailbox_url()}
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """The portal's name and support contact, for the layout of every page."""
-    return {
-        "portal_name": settings.PORTAL_NAME,
-        "support_email": settings.PORTAL_SUPPORT_EMAIL,
-        "support_phone": settings.PORTAL_SUPPORT_PHONE,
-        "demo_mailbox_url": demo_mailbox_url(),
-    }
+    """The portal's brand and support contacts (staff's, over the environment's), for the
+    layout of every page."""
+    return {**branding.portal_context(), "demo_mailbox_url": demo_mailbox_url()}

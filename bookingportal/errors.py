@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template import loader
 
-from bookingportal.context_processors import portal
+from bookingportal.context_processors import portal_without_database
 from bookingportal.middleware import loggable_path
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without the request, so no context processor (the user, messages) can reach
     # for the database again.
     retry_url = request.get_full_path() if request.method in {"GET", "HEAD"} else "/"
-    html = loader.render_to_string("503.html", {**portal(request), "retry_url": retry_url})
+    html = loader.render_to_string(
+        "503.html", {**portal_without_database(), "retry_url": retry_url}
+    )
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     # Logged above in one line; spare the log Django's own copy with the whole traceback.

@@ -54,6 +54,7 @@ _SECRET_IN_PATH = re.compile(
       | {_SEP}accounts{_SEP}(?:reset|invite){_SEP}{_SEGMENT}{_SEP}(?!set-password(?![^/?#\s"'<>\\]))
       | {_SEP}book{_SEP}{_SEGMENT}{_SEP}link{_SEP}
       | {_SEP}flg{_SEP}webhooks{_SEP}leads{_SEP}
+      | {_SEP}your-data{_SEP}delete{_SEP}link{_SEP}
       | {_SEP}appointments{_SEP}book{_SEP}
     )
     {_SEGMENT}

@@ -134,6 +134,9 @@ class PrivatePagesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if "public" in response.get("Cache-Control", ""):
+            # A view that marked its answer public chose so (the brand's versioned files).
+            return response
         patch_cache_control(response, private=True, no_store=True)
         return response
 

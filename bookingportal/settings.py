@@ -81,6 +81,12 @@ DATABASES = {
         shared_cache=wiring.cache_is_shared(CACHES["default"]),
     )
 }
+# The business's settings (django-solo's singleton) are read from this cache on every page and
+# rewritten in it when staff save them: shared (Redis), every worker shows a change on its next
+# page; in local memory, each process may show the old for up to a minute.
+SOLO_CACHE = "default"
+SOLO_CACHE_TIMEOUT = wiring.solo_cache_timeout(CACHES["default"])
+SOLO_CACHE_PREFIX = "portal-settings"
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is
@@ -270,6 +276,26 @@ FLG_WEBHOOK_LOG_DAYS = env_int("FLG_WEBHOOK_LOG_DAYS", 30, minimum=1)
 FLG_SANDBOX_WEBHOOK_URL = parse_webhook_url(
     "FLG_SANDBOX_WEBHOOK_URL", env.str("FLG_SANDBOX_WEBHOOK_URL", default="")
 )
+
+# --- Privacy: how long personal records are kept (privacy.retention; docs/privacy.md) --------
+
+# Booking sessions, counted from when they closed; then deleted.
+RETENTION_SESSION_DAYS = env_int("RETENTION_SESSION_DAYS", 365, minimum=1)
+# Records of FLG failing a customer; then deleted.
+RETENTION_FAILURE_DAYS = env_int("RETENTION_FAILURE_DAYS", 90, minimum=1)
+# Sign-in attempts and the sign-in log (django-axes); then deleted. At least a lockout's length.
+RETENTION_ACCESS_DAYS = env_int("RETENTION_ACCESS_DAYS", 30, minimum=1)
+# The audit trail of staff actions; then deleted.
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 730, minimum=1)
+# A customer with no sign-in and no booking session for this long is anonymised (kept as an
+# anonymous row for the counts, the name, email and account gone).
+RETENTION_CUSTOMER_DAYS = env_int("RETENTION_CUSTOMER_DAYS", 3 * 365, minimum=30)
+# Lead deliveries (FLG_WEBHOOK_LOG_DAYS) and email records (OUTBOX_RECORD_DAYS) are above.
+
+# django-auditlog: the trail of changes to customers, types and settings (privacy.audit).
+# Our middleware sets who and from where (the address bookingportal.proxy believes).
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # --- Proxy, HTTPS, cookies and headers --------------------------------------------------
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("favicon.ico", health.favicon),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("brand/", include("business.urls")),
+    path("", include("privacy.urls")),
     path("", include("appointments.urls")),
 ]
 

@@ -25,10 +25,16 @@ INSTALLED_APPS: list[str] = [
     "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
+    # The business's own settings (business/): its Portal settings are a django-solo singleton.
+    "solo",
     "outbox",
+    "business",
     "accounts",
     "appointments",
     "flg",
+    # After appointments: privacy's admin attaches to the Customer admin appointments registers.
+    "auditlog",
+    "privacy",
 ]
 
 MIDDLEWARE: list[str] = [
@@ -59,6 +65,8 @@ MIDDLEWARE: list[str] = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Which second factor (if any) this session gave; then the admin asks staff for one.
     "django_otp.middleware.OTPMiddleware",
+    # Who did it, for the audit trail (privacy.audit): the signed-in user and their address.
+    "privacy.middleware.AuditActorMiddleware",
     "accounts.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside the header and messages middleware, so its page gets the same as any other.
@@ -127,6 +135,12 @@ def cache_entry(config: dict[str, Any]) -> dict[str, Any]:
         # error a miss (bookingportal.cache). Limits and the breaker then count per process.
         config["BACKEND"] = "bookingportal.cache.TolerantRedisCache"
     return config
+
+
+def solo_cache_timeout(config: dict[str, Any]) -> int:
+    """How long a process keeps the business's settings: an hour in a shared cache (a save
+    rewrites it there), a minute in a process's own memory (nothing tells it of a save)."""
+    return 3600 if config["BACKEND"] == "bookingportal.cache.TolerantRedisCache" else 60
 
 
 # Features neither the portal nor the booking screen uses, for the page and its frames.

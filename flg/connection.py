@@ -5,13 +5,15 @@ The client says what FLG answered; this module says what that means and what to 
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from flg.errors import FlgError, FlgKeyInvalid, FlgUnavailable
-from flg.sessions import probe_status
+from flg.sessions import probe_status, probe_type
 
 FULL_TEST = "manage.py flg_check --lead <lead id> --type <appointment type id>"
 WRONG_KEY_PREFIX = "flg-check-wrong-key-"
@@ -130,4 +132,63 @@ def check() -> ConnectionCheck:
         f"FLG 360 answered {status}, which the check does not expect.",
         f"Check that FLG_DOMAIN ({settings.FLG_BASE_URL}) is your FLG 360 domain, then run the "
         f"full test, which creates a real session: {FULL_TEST}.",
+    )
+
+
+# --- Is an appointment type id known? -------------------------------------------------------
+
+KNOWN = "known"
+UNKNOWN = "unknown"
+UNDECIDED = "undecided"
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
+
+
+@dataclass(frozen=True)
+class TypeCheck:
+    """Whether FLG knows an appointment type id: KNOWN, UNKNOWN or UNDECIDED, and why."""
+
+    verdict: str
+    summary: str
+
+
+def _said(message: str) -> str:
+    return _UUID.sub("<id>", message).strip().casefold()
+
+
+def type_check(*, appointment_type: uuid.UUID) -> TypeCheck:
+    """Whether FLG knows this appointment type id, without creating a session.
+
+    The connection check's method: FLG has no endpoint that reads a type, so both the id and a
+    random one (which FLG cannot know) are sent with a lead that cannot exist. FLG refuses
+    both (400). When it refuses the id in other words than the random one, it knows the id;
+    when it refuses both alike, saying the type could not be found, it does not. Any other
+    answer (one message for every refusal, the lead checked first, an outage) is UNDECIDED.
+    """
+    try:
+        control = probe_type(appointment_type=uuid.uuid4())
+        answer = probe_type(appointment_type=appointment_type)
+    except FlgError as exc:
+        return TypeCheck(UNDECIDED, f"FLG 360 could not be asked: {exc.detail}")
+    if control.status != 400:
+        return TypeCheck(
+            UNDECIDED,
+            f"FLG 360 answered {control.status} to an id it cannot know, instead of 400 "
+            "(run Check FLG connection on the appointment type list).",
+        )
+    if answer.status == 200 or (
+        answer.status == 400 and _said(answer.message) != _said(control.message)
+    ):
+        return TypeCheck(KNOWN, "FLG 360 knows this appointment type id.")
+    if answer.status != 400:
+        return TypeCheck(UNDECIDED, f"FLG 360 answered {answer.status}, which says nothing.")
+    said = _said(control.message)
+    if "type" in said and "lead" not in said:
+        return TypeCheck(
+            UNKNOWN,
+            f"FLG 360 does not know this appointment type id. FLG said: {answer.message}",
+        )
+    return TypeCheck(
+        UNDECIDED,
+        "FLG 360's answer does not say whether it knows this appointment type id. "
+        f"FLG said: {answer.message}",
     )

@@ -331,3 +331,37 @@ def probe_status(*, key: str | None = None) -> int:
         raise FlgNotConfigured("FLG_API_KEY is not set.")
     with transport.slot():
         return transport.post(sessions_url(), key=use_key, payload={"appointmentType": ""}).status
+
+
+# A lead id FLG can never hold (its lead ids are digits), so a probe never creates a session.
+PROBE_LEAD = "portal-type-check"
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """FLG's status and message for a probe, the message as FLG wrote it (or an excerpt)."""
+
+    status: int
+    message: str
+
+
+def probe_type(*, appointment_type: uuid.UUID) -> ProbeAnswer:
+    """POST this type id with a lead that cannot exist; what FLG answered. Creates no session."""
+    if not is_configured():
+        raise FlgNotConfigured("FLG_DOMAIN or FLG_API_KEY is not set.")
+    payload = {"lead": PROBE_LEAD, "appointmentType": str(appointment_type)}
+    with transport.slot(), breaker.guard():
+        answer = transport.post(sessions_url(), key=settings.FLG_API_KEY, payload=payload)
+        if answer.status == 429 or 500 <= answer.status <= 599:
+            raise error_for(answer)
+    return ProbeAnswer(answer.status, _message(answer))
+
+
+def _message(answer: transport.Answer) -> str:
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return transport.excerpt(body["message"])
+    return transport.excerpt(answer.body)

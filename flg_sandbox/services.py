@@ -106,9 +106,8 @@ def session_create(*, key: str | None, body: object) -> Session:
     type_id = body.get("appointmentType")
     if lead_id in (None, "") or type_id in (None, ""):
         raise ApiRefusal(400, "The appointment type or lead were not specified.")
-    lead = Lead.objects.filter(lead_id=str(lead_id).strip()).first()
-    if lead is None and not settings.FLG_SANDBOX_AUTO_LEADS:
-        raise ApiRefusal(400, "The lead could not be found.")
+    # The type first, then the lead: FLG's document names them in that order, and a portal can
+    # then learn whether a type id is known without a session (flg.connection.type_check).
     try:
         type_uuid = uuid.UUID(str(type_id).strip())
     except ValueError:
@@ -116,6 +115,11 @@ def session_create(*, key: str | None, body: object) -> Session:
     appointment_type = AppointmentType.objects.filter(pk=type_uuid).first()
     if appointment_type is None:
         raise ApiRefusal(400, "The appointment type could not be found.")
+    lead = Lead.objects.filter(lead_id=str(lead_id).strip()).first()
+    # Only a lead id FLG could hold (digits) is learned on first use.
+    learnable = settings.FLG_SANDBOX_AUTO_LEADS and str(lead_id).strip().isdigit()
+    if lead is None and not learnable:
+        raise ApiRefusal(400, "The lead could not be found.")
     if settings.FLG_SANDBOX_AUTO_LEADS and (lead is None or lead.lead_group_id is None):
         lead = lead_learn(lead_id=str(lead_id).strip(), appointment_type=appointment_type)
     if lead is None:  # not reached: refused above unless leads are learned
@@ -156,10 +160,18 @@ def format_closes_at(moment: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+# Each slot lasts this long: the booking screen reports its start and its end.
+SLOT_LENGTH = dt.timedelta(minutes=45)
+
+
 @dataclass(frozen=True)
 class Slot:
     value: str
     starts_at: dt.datetime
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + SLOT_LENGTH
 
     @property
     def label(self) -> str:

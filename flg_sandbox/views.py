@@ -104,6 +104,15 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
 @csp_replace({"frame-ancestors": ["'self'", "http://127.0.0.1:*", "http://localhost:*"]})  # type: ignore[arg-type]
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, token: str) -> HttpResponse:
+    response = _book(request, token)
+    # Opened in a window of its own, it reports a booking to the portal's page that opened it:
+    # a COOP of its own would cut that link, so the screen sets none, as a page made to be
+    # opened from other sites does.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
+
+
+def _book(request: HttpRequest, token: str) -> HttpResponse:
     session = get_object_or_404(
         Session.objects.select_related("lead", "appointment_type"), token=token
     )

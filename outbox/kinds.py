@@ -14,6 +14,13 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class Message:
     """One email, made by the worker just before sending; never stored."""
 
@@ -21,6 +28,8 @@ class Message:
     subject: str
     body: str
     html: str = ""
+    # Files sent with it: (filename, content, MIME type), e.g. a calendar file.
+    attachments: tuple[Attachment, ...] = ()
     # Called once the mail server has accepted the email (a sign-in link spends the older one).
     on_sent: Callable[[], None] | None = None
 
@@ -40,6 +49,7 @@ class Job:
 
 _renderers: dict[str, Renderer] = {}
 _jobs: dict[str, Job] = {}
+_sender_name: list[Callable[[], str]] = []
 
 
 def kind_register(name: str, render: Renderer) -> None:
@@ -49,6 +59,15 @@ def kind_register(name: str, render: Renderer) -> None:
 
 def kind_renderer(name: str) -> Renderer | None:
     return _renderers.get(name)
+
+
+def sender_name_register(name: Callable[[], str]) -> None:
+    """Say what name emails come from, read at send time (the business's settings)."""
+    _sender_name[:] = [name]
+
+
+def sender_name() -> str:
+    return _sender_name[0]() if _sender_name else ""
 
 
 def job_register(job: Job) -> None:

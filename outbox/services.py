@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -135,12 +136,20 @@ def retry_delay(*, attempt: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_DELAY))
 
 
+def from_address() -> str:
+    """DEFAULT_FROM_EMAIL's address, under the sender name staff chose if they chose one."""
+    chosen = kinds.sender_name()
+    if not chosen:
+        return str(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((chosen, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
+
+
 def _send(message: kinds.Message) -> None:
-    email = EmailMultiAlternatives(
-        message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to]
-    )
+    email = EmailMultiAlternatives(message.subject, message.body, from_address(), [message.to])
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send()
 
 

@@ -12,26 +12,47 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "appointments", "flg", "flg_sandbox", "outbox"]
+APPS = ["accounts", "appointments", "business", "flg", "flg_sandbox", "outbox", "privacy"]
 OURS = {*APPS, "bookingportal"}
 
 # What each room may not import (module prefixes), and why.
 FORBIDDEN = {
     "flg": (
-        {"accounts", "appointments", "flg_sandbox", "bookingportal", "outbox"},
+        {
+            "accounts",
+            "appointments",
+            "business",
+            "flg_sandbox",
+            "bookingportal",
+            "outbox",
+            "privacy",
+        },
         "flg imports no app",
     ),
     "flg_sandbox": (
-        {"accounts", "appointments", "flg", "bookingportal", "outbox"},
+        {"accounts", "appointments", "business", "flg", "bookingportal", "outbox", "privacy"},
         "a stand-alone FLG",
     ),
     # Email and background work: generic, so accounts and appointments may use it.
     "outbox": (
-        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal"},
+        {"accounts", "appointments", "business", "flg", "flg_sandbox", "bookingportal", "privacy"},
         "the outbox imports no app of ours",
     ),
-    "accounts": ({"appointments", "flg_sandbox", "bookingportal"}, "sign-in stays apart"),
-    "appointments": ({"flg_sandbox", "bookingportal", "flg.transport"}, "flg's public API only"),
+    # The business's settings: used by accounts and appointments, so it uses neither.
+    "business": (
+        {"accounts", "appointments", "flg", "flg_sandbox", "bookingportal", "privacy"},
+        "the business's settings import only the outbox",
+    ),
+    "accounts": (
+        {"appointments", "flg_sandbox", "bookingportal", "privacy"},
+        "sign-in stays apart",
+    ),
+    "appointments": (
+        {"flg_sandbox", "bookingportal", "flg.transport", "privacy"},
+        "flg's public API only; privacy is on top",
+    ),
+    # Retention, erasure, the customer's data and the audit trail: on top of the product.
+    "privacy": ({"flg_sandbox", "bookingportal"}, "privacy uses the apps, not the frame"),
 }
 
 # The demo seed wires the portal to its stand-in, so it alone may fill the sandbox's tables.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -14,6 +16,7 @@ from django.utils.html import format_html
 
 from appointments.admin.base import failures_table
 from appointments.admin.flg_tools import FlgToolsAdmin
+from appointments.admin.type_checks import TypeCheckAdmin
 from appointments.forms import AppointmentTypeAdminForm
 from appointments.models import AppointmentSession, AppointmentType, FlgFailure, LeadGroup
 
@@ -38,7 +41,7 @@ class LeadGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(AppointmentType)
-class AppointmentTypeAdmin(FlgToolsAdmin):
+class AppointmentTypeAdmin(TypeCheckAdmin, FlgToolsAdmin):
     form = AppointmentTypeAdminForm
     list_display = [
         "name",
@@ -47,22 +50,40 @@ class AppointmentTypeAdmin(FlgToolsAdmin):
         "sort_order",
         "sessions_24h",
         "failures_24h",
-        "flg_id",
+        "flg_check_display",
     ]
     list_editable = ["is_active", "sort_order"]
-    list_filter = ["is_active", ("lead_group", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["is_active", "flg_check", ("lead_group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "slug", "flg_id", "description"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["lead_group"]
-    readonly_fields = ["recent_failures"]
-    actions = ["verify_with_flg"]
+    readonly_fields = ["flg_check", "flg_checked_at", "flg_check_note", "recent_failures"]
+    actions = ["check_with_flg", "verify_with_flg"]
     change_list_template = "admin/appointments/appointmenttype/change_list.html"
+    change_form_template = "admin/appointments/appointmenttype/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "description", "is_active", "sort_order"]}),
-        ("In FLG 360", {"fields": ["flg_id", "lead_group"]}),
+        (
+            "In FLG 360",
+            {"fields": ["flg_id", "lead_group", "flg_check", "flg_checked_at", "flg_check_note"]},
+        ),
         ("Address", {"fields": ["slug"], "classes": ["collapse"]}),
         ("Recent failures", {"fields": ["recent_failures"]}),
     ]
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        base = super().get_changelist_form(request, **kwargs)
+
+        class Labelled(base):  # type: ignore[valid-type,misc]
+            """The list's editable fields, each named for a screen reader ("Active: Survey")."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                for name, field in self.fields.items():
+                    label = field.label or name
+                    field.widget.attrs["aria-label"] = f"{label}: {self.instance}"
+
+        return Labelled
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AppointmentType]:
         since = timezone.now() - dt.timedelta(hours=24)

@@ -1,21 +1,25 @@
 """The booking page's JSON endpoints, for static/js/booking.js: a fresh session when the one
-on screen is due, and "the booking screen says it is booked". Both sit behind `session_json`,
-which answers the page's script in JSON whatever goes wrong (never a sign-in redirect)."""
+on screen is due; "it is booked" (the booking screen said so, with the slot when it said which,
+or the customer did); and whether it is booked yet (another tab asking). All sit behind
+`session_json`, which answers the page's script in JSON whatever goes wrong (never a sign-in
+redirect)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from accounts import links
-from appointments import failures, services
-from appointments.models import AppointmentSession, Customer
+from appointments import bookings, failures, services
+from appointments.models import AppointmentSession, BookedVia, Customer
 from appointments.views.common import (
     BOOKED_MESSAGE,
     CONTACT_US_MESSAGE,
@@ -42,8 +46,10 @@ def _no_store(response: JsonResponse) -> JsonResponse:
     return response
 
 
-def session_json(*, bookable: bool) -> Callable[[SessionView], Callable[..., JsonResponse]]:
-    """POST only; the signed-in customer's own session of this type, or a JSON error.
+def session_json(
+    *, bookable: bool, method: str = "POST"
+) -> Callable[[SessionView], Callable[..., JsonResponse]]:
+    """`method` only; the signed-in customer's own session of this type, or a JSON error.
 
     `bookable`: the customer must still be allowed to book, and the type still offered to them
     (a refresh); otherwise any of their sessions at this address will do (a booking report, which
@@ -51,7 +57,7 @@ def session_json(*, bookable: bool) -> Callable[[SessionView], Callable[..., Jso
     """
 
     def decorate(view: SessionView) -> Callable[..., JsonResponse]:
-        @require_POST
+        @require_http_methods([method])
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, session_id: uuid.UUID) -> JsonResponse:
             if not request.user.is_authenticated:
@@ -102,17 +108,67 @@ def session_refresh(
             "closesAt": _utc(fresh.closes_at),
             "secondsRemaining": services.seconds_remaining(fresh),
             "pageUrl": page_url(fresh),
+            "flgSessionId": str(fresh.flg_session_id),
+            "reference": fresh.reference,
         }
     )
+
+
+def _booking_json(session: AppointmentSession) -> dict[str, Any]:
+    """What a tab needs to show the confirmation: when, and how we know."""
+    starts, ends = session.slot_starts_at, session.slot_ends_at
+    return {
+        "booked": session.is_booked,
+        "bookedAt": _utc(session.booked_at) if session.booked_at else None,
+        "bookedVia": session.booked_via or None,
+        "slot": {"start": _utc(starts), "end": _utc(ends)} if starts and ends else None,
+        "message": BOOKED_MESSAGE if session.is_booked else "",
+        "when": session.when_text,
+        "reference": session.reference,
+        "calendarUrl": (
+            reverse("booking_calendar", kwargs={"session_id": session.pk}) if starts else None
+        ),
+        # The confirmation page, which says the day and time (or that they are not known).
+        "pageUrl": page_url(session),
+    }
+
+
+def _report(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        return {}  # the report's first form: a plain POST, saying only "booked"
+    try:
+        report = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise bookings.SlotInvalid("The report is not JSON.") from None
+    if not isinstance(report, dict):
+        raise bookings.SlotInvalid("The report must be a JSON object.")
+    return report
 
 
 @session_json(bookable=False)
 def session_booked(
     request: HttpRequest, customer: Customer, session: AppointmentSession
 ) -> JsonResponse:
-    """The booking page reports that the booking screen confirmed a booking (idempotent)."""
-    session = services.session_mark_booked(customer=customer, session=session)
-    assert session.booked_at is not None  # just recorded
-    return JsonResponse(
-        {"booked": True, "bookedAt": _utc(session.booked_at), "message": BOOKED_MESSAGE}
-    )
+    """The booking page reports a booking (idempotent): the booking screen said so, with the
+    slot's start and end when it said which (`{"start", "end"}`, ISO 8601 with offsets), or
+    the customer did (`{"via": "customer"}`)."""
+    try:
+        report = _report(request)
+        via = report.get("via", BookedVia.SCREEN)
+        if via not in BookedVia.values:
+            raise bookings.SlotInvalid('"via" is "screen" or "customer".')
+        slot = bookings.slot_parse(
+            start=report.get("start"), end=report.get("end"), session=session
+        )
+    except bookings.SlotInvalid as exc:
+        return json_error("bad_report", str(exc), 400)
+    session = bookings.booking_record(customer=customer, session=session, via=via, slot=slot)
+    return JsonResponse(_booking_json(session))
+
+
+@session_json(bookable=False, method="GET")
+def session_status(
+    request: HttpRequest, customer: Customer, session: AppointmentSession
+) -> JsonResponse:
+    """Whether the session is booked yet: a tab coming back into view asks."""
+    return JsonResponse(_booking_json(session))

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import links
-from appointments import booking_links, services
+from appointments import booking_links, bookings, ics, services
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 from appointments.views.common import (
     contact_us_page,
@@ -31,13 +31,29 @@ from flg.errors import FlgError
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     types = services.appointment_types_for_customer(customer=customer)
-    bookings = services.bookings_recent(customer=customer)
-    may_book = services.customer_may_book(customer=customer)
-    return render(
-        request,
-        "appointments/home.html",
-        {"customer": customer, "types": types, "bookings": bookings, "may_book": may_book},
-    )
+    context = {
+        "customer": customer,
+        "types": types,
+        "upcoming": bookings.bookings_upcoming(customer=customer),
+        "past": bookings.bookings_past(customer=customer),
+        "may_book": services.customer_may_book(customer=customer),
+    }
+    return render(request, "appointments/home.html", context)
+
+
+@require_GET
+@never_cache
+@customer_required
+def booking_calendar(
+    request: HttpRequest, customer: Customer, session_id: uuid.UUID
+) -> HttpResponse:
+    """The booking's calendar file, as the confirmation email attaches it; owner only."""
+    session = bookings.booking_for_customer(customer=customer, session_id=session_id)
+    if session is None:
+        raise Http404("No booking with a known time for this customer.")
+    response = HttpResponse(ics.booking_ics(session), content_type=ics.CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{ics.booking_filename(session)}"'
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -176,7 +192,11 @@ def session_page(
         if not services.session_is_due(session):
             return see_other(page_url(session))
         # FLG handed back a session that is already due: show it rather than loop.
-    return render(request, "appointments/session.html", _session_context(session))
+    response = render(request, "appointments/session.html", _session_context(session))
+    # The booking screen opened in a new window reports a booking to this page (its opener):
+    # under COOP same-origin the browser would cut that link for a window on FLG's origin.
+    response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+    return response
 
 
 def _booked_context(session: AppointmentSession) -> dict[str, Any]:
@@ -191,13 +211,19 @@ def _session_context(session: AppointmentSession) -> dict[str, Any]:
         "page_url": page_url(session),
         "refresh_url": reverse("session_refresh", kwargs=kwargs),
         "booked_url": reverse("session_booked", kwargs=kwargs),
+        "status_url": reverse("session_status", kwargs=kwargs),
         "seconds_remaining": services.seconds_remaining(session),
         "closes_in": closes_in(services.seconds_remaining(session)),
+        "closes_rule": CLOSES_RULE,
         "refresh_margin": settings.BOOKING_REFRESH_MARGIN,
         "idle_refreshes": settings.BOOKING_IDLE_REFRESHES,
         # The booking screen's messages are read only from the origins it may be framed from.
         "booking_origins": " ".join(sessions.booking_origins()),
     }
+
+
+# What happens when the screen closes, said the same way by the page and its script.
+CLOSES_RULE = "If it closes before you have booked, a fresh one opens in its place."
 
 
 def closes_in(seconds: int) -> str:

@@ -214,7 +214,9 @@ def test_another_customer_gets_not_found_for_a_booked_page(client, other_custome
     assert client.get(page_url(session)).status_code == 404
 
 
-def test_home_lists_recent_bookings_newest_first(customer_client, customer, type_for_all):
+def test_home_lists_bookings_with_no_known_time_honestly_newest_first(
+    customer_client, customer, type_for_all
+):
     survey = AppointmentType.objects.create(
         flg_id=uuid.uuid4(), name="Home survey", lead_group=customer.lead_group
     )
@@ -224,22 +226,33 @@ def test_home_lists_recent_bookings_newest_first(customer_client, customer, type
     make_session(customer, type_for_all)  # never booked
 
     page = customer_client.get("/").content.decode()
-    section = page[page.index("Your recent bookings") :]
-    items = re.findall(r"<li><strong>([^<]+)</strong>, booked on ([^<]+)</li>", section)
+    section = page[page.index(">Upcoming<") :]
+    items = re.findall(
+        r'<strong class="booking-list__name">([^<]+)</strong>\s*'
+        r'<span class="booking-list__when">([^<]+)</span>',
+        section,
+    )
     assert [name for name, _when in items] == ["Home survey", "Initial consultation"]
     local = timezone.localtime(now - dt.timedelta(hours=1))
-    assert items[0][1] == f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+    # The click is not the appointment: the day it was booked, and that the time is not known.
+    assert items[0][1] == (
+        f"Booked on {local:%A} {local.day} {local:%B %Y}; "
+        "time not known: see the booking screen&#x27;s confirmation"
+    )
+    assert "Times are UK time (Europe/London)" in section
 
 
 def test_home_shows_no_bookings_section_before_the_first(customer_client, session):
-    assert "Your recent bookings" not in customer_client.get("/").content.decode()
+    page = customer_client.get("/").content.decode()
+    assert ">Upcoming<" not in page
+    assert ">Past<" not in page
 
 
 def test_home_never_shows_another_customers_bookings(client, other_customer, session):
     session.booked_at = timezone.now()
     session.save()
     client.force_login(other_customer.user)
-    assert "Your recent bookings" not in client.get("/").content.decode()
+    assert ">Upcoming<" not in client.get("/").content.decode()
 
 
 def test_staff_see_the_booking_as_the_customers_claim(admin_client, customer, session):

@@ -314,7 +314,7 @@ def test_the_customer_page_lists_a_copyable_link_per_bookable_type(
     page = staff.get(reverse("admin:appointments_customer_change", args=[customer.pk]))
     html = page.content.decode()
     found = re.findall(
-        r'<input id="booking-link-\d+" type="text" readonly size="80" '
+        r'<input id="booking-link-\d+" type="text" readonly size="60" '
         r'value="https://book\.example\.com(/book/([a-z-]+)/link/[^"]+/)">',
         html,
     )

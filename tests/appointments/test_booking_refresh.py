@@ -39,10 +39,19 @@ def test_refresh_answers_a_fresh_session_as_json(flg_ready, signed_in, settings)
         response = signed_in.post(url + "refresh/")
     body = response.json()
     assert response.status_code == 200
-    assert set(body) == {"id", "publicUrl", "closesAt", "secondsRemaining", "pageUrl"}
+    assert set(body) == {
+        "id",
+        "publicUrl",
+        "closesAt",
+        "secondsRemaining",
+        "pageUrl",
+        "flgSessionId",
+        "reference",
+    }
     fresh = AppointmentSession.objects.get(pk=body["id"])
     assert body["pageUrl"] == page_url(fresh) != url
     assert body["publicUrl"] == fresh.public_url
+    assert body["flgSessionId"] == str(fresh.flg_session_id)
     assert body["closesAt"].endswith("Z")
     closes_at = sessions.parse_closes_at(body["closesAt"])
     assert abs(closes_at - fresh.closes_at) < dt.timedelta(milliseconds=1)

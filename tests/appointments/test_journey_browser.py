@@ -46,7 +46,8 @@ def book_a_slot(page):
     frame.locator("input[name=slot]").nth(2).check()
     with page.expect_response(re.compile(r"/booked/$")) as reported:
         frame.get_by_role("button", name="Book this appointment").click()
-        frame.get_by_text(re.compile(r"^Your appointment is booked for ")).wait_for()
+        # The portal's confirmation takes the frame's place.
+        booked_panel(page).get_by_text(re.compile(r"\(UK time\)$")).wait_for()
     assert reported.value.status == 200
 
 
@@ -128,7 +129,7 @@ def test_a_reload_after_booking_shows_the_confirmation_and_book_again_opens_a_fr
     # Book again, within the 30 s a fresh start would reuse: a new screen, not the spent one.
     page.get_by_role("link", name="Book another appointment").click()
     page.wait_for_url(live_server.url + "/")
-    assert page.get_by_role("heading", name="Your recent bookings").is_visible()
+    assert page.get_by_role("heading", name="Upcoming").is_visible()
     assert "Initial consultation" in page.locator(".booking-list").inner_text()
     book(page)
     wait_for_booking_screen(page)
@@ -215,7 +216,7 @@ def test_a_tab_left_alone_stops_after_the_idle_refreshes_and_offers_one_button(
     assert page.console.errors == []
 
 
-def test_a_customer_at_the_keyboard_keeps_the_screen_fresh(
+def test_a_customer_choosing_a_time_keeps_the_screen_until_it_closes_and_is_told(
     page, live_server, portal, short_sessions
 ):
     sign_in(page, live_server)
@@ -223,15 +224,39 @@ def test_a_customer_at_the_keyboard_keeps_the_screen_fresh(
     book(page)
     wait_for_booking_screen(page)
     status = page.locator("#booking-status")
-    for refreshes in (1, 2, 3, 4):
-        page.keyboard.press("Shift")  # a sign of someone there
-        leave_until_next_due(page)
-        status.get_by_text(FRESH).wait_for()
-        assert portal.calls() == 1 + refreshes
-        page.wait_for_function(
-            "() => !document.getElementById('booking-status').textContent .includes('Opening')"
-        )
+    first_id = session_id(page)
+    # A time chosen in the frame: focus is in the booking screen.
+    page.frame_locator("#booking-frame").locator("input[name=slot]").nth(1).check()
+    assert page.evaluate("document.activeElement.id") == "booking-frame"
+
+    leave_until_next_due(page)  # due, but not closed: the screen stays, and the page says why
+    status.get_by_text(
+        re.compile(r"^You are still using the booking screen, so we keep it")
+    ).wait_for()
+    assert "a fresh one opens in its place" in status.inner_text()
+    assert portal.calls() == 1
+    assert session_id(page) == first_id
+    assert page.frame_locator("#booking-frame").locator("input[name=slot]:checked").count() == 1
+
+    page.clock.run_for(200_000)  # closed now: only then the swap
+    status.get_by_text(FRESH).wait_for()
+    assert portal.calls() == 2
+    assert session_id(page) != first_id
     assert not idle_panel(page).is_visible()
+
+
+def test_the_closing_rule_reads_the_same_on_the_page_and_in_the_warning(
+    page, live_server, portal, short_sessions
+):
+    sign_in(page, live_server)
+    page.clock.install()
+    book(page)
+    rule = "If it closes before you have booked, a fresh one opens in its place."
+    assert page.locator("#countdown").inner_text().endswith(rule)
+    status = page.locator("#booking-status")
+    status.get_by_text(re.compile(r"^This booking screen will close in about ")).wait_for()
+    assert status.inner_text().strip().endswith(rule)
+    assert "reload this page" not in page.inner_text("body")
 
 
 def test_the_countdown_reads_naturally_under_a_minute(page, live_server, portal, settings):
@@ -370,7 +395,7 @@ def test_axe_finds_no_violations_on_the_new_pages(axe_page, live_server, portal,
             page.reload()
         elif where == "home-with-bookings":
             page.goto(live_server.url + "/")
-            page.get_by_role("heading", name="Your recent bookings").wait_for()
+            page.get_by_role("heading", name="Upcoming").wait_for()
     report = axe_report(page)
     assert report == "", f"axe-core found violations on {where}:\n{report}"
 

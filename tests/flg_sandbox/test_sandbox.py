@@ -221,6 +221,26 @@ def test_booking_a_slot_closes_the_session(client, session):
     assert "This booking session has closed" in again.content.decode()
 
 
+def test_the_booked_screen_names_the_session_and_the_slot_with_offsets_and_a_way_back(
+    client, session
+):
+    slot = services.slots_for(session=session)[3]
+    response = client.post(screen(session), {"slot": slot.value})
+    page = response.content.decode()
+    # What its script posts to the portal's page (its frame's parent, or its opener).
+    assert f'data-session-id="{session.session_id}"' in page
+    start = re.search(r'data-start="([^"]+)"', page)[1]
+    end = re.search(r'data-end="([^"]+)"', page)[1]
+    assert dt.datetime.fromisoformat(start) == slot.starts_at
+    assert dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start) == (
+        services.SLOT_LENGTH
+    )
+    assert re.search(r"[+-]\d\d:\d\d$", start) and re.search(r"[+-]\d\d:\d\d$", end)
+    assert re.search(r'<a [^>]*id="back-to-portal" href="/">Back to the booking portal</a>', page)
+    # A window of its own keeps its link to the portal's page that opened it.
+    assert response["Cross-Origin-Opener-Policy"] == "unsafe-none"
+
+
 @pytest.mark.parametrize("slot", ["", "2001-01-01T09:00", "nonsense"])
 def test_a_missing_or_unknown_slot_is_refused_clearly(client, session, slot):
     response = client.post(screen(session), {"slot": slot})

@@ -52,7 +52,13 @@ def test_saving_a_lead_in_the_sandbox_makes_a_portal_customer_who_can_then_book(
     host = wired.url.removeprefix("http://")
     assert f"Lead 200300400: the webhook to {host} answered 200 (created)." in messages_of(response)
     customer = Customer.objects.select_related("user", "lead_group").get(lead_id="200300400")
-    assert (customer.user.email, customer.user.first_name) == ("nina@example.com", "Nina")
+    # Kept as FLG sent it, signing in with the normalised form (accounts.services).
+    user = customer.user
+    assert (user.email, user.username, user.first_name) == (
+        "Nina@Example.com",
+        "nina@example.com",
+        "Nina",
+    )
     assert (customer.lead_group.flg_id, customer.flg_status) == (101, "Received")
     assert LeadDelivery.objects.get().outcome == "created"
 

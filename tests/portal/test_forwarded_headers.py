@@ -68,7 +68,8 @@ def test_a_chain_of_our_proxies_is_walked_to_the_first_address_not_ours(customer
     assert AccessAttempt.objects.get().ip_address == HOME
 
 
-def test_x_forwarded_proto_from_a_stranger_does_not_make_a_request_https(behind_our_proxy):
+def test_x_forwarded_proto_from_a_stranger_does_not_make_a_request_https(behind_our_proxy, db):
+    # (db: a page reads the business's settings, from the database when the cache has none.)
     behind_our_proxy.SECURE_SSL_REDIRECT = True
     client = Client()
     forged = client.get("/accounts/login/", REMOTE_ADDR=STRANGER, HTTP_X_FORWARDED_PROTO="https")

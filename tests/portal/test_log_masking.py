@@ -40,6 +40,7 @@ SECRET_PATHS = [
     "/accounts/reset/MQ/{t}/",
     "/accounts/invite/MQ/{t}/",
     "/flg/webhooks/leads/{t}/",
+    "/your-data/delete/link/{t}/",
     "/sandbox/appointments/book/{t}",
     "https://platform.getflg.com/appointments/book/{t}",
 ]
@@ -87,6 +88,8 @@ def test_a_token_is_masked_however_the_path_is_written(text):
         "/accounts/reset/done/",
         "/accounts/password_reset/done/",
         "/book/initial-consultation/link/",
+        "/your-data/delete/confirm/",
+        "/your-data/delete/email/",
         "/book/initial-consultation/",
         "/book/initial-consultation/session/4da80d92-e6fb-432e-a631-aea2b1e97a05/",
         "/sandbox/api/v2/appointment-sessions",

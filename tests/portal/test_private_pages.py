@@ -16,9 +16,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from appointments.models import AppointmentSession
 
-# Not the portal's customer pages: Django's admin (staff only, never_cache on every view) and
-# the FLG stand-in, which plays another company's site.
-NOT_CUSTOMER_PAGES = ("admin/", "sandbox/")
+# Not the portal's customer pages: Django's admin (staff only, never_cache on every view), the
+# FLG stand-in, which plays another company's site, and the brand's stylesheet and logo: the
+# same for everyone, at versioned URLs that caches keep on purpose (tests/business/).
+NOT_CUSTOMER_PAGES = ("admin/", "sandbox/", "brand/")
 POST_ONLY = {"session_start", "session_refresh", "logout"}
 
 

@@ -137,6 +137,14 @@ def test_a_database_of_the_previous_release_migrates_forward_with_every_row():
     ]
     assert AppointmentSession.objects.count() == 3
     assert AppointmentSession.objects.filter(booked_at__isnull=False).count() == 1
+    # Bookings recorded before 0011 were all the booking screen's reports; no time was kept.
+    booked = AppointmentSession.objects.get(booked_at__isnull=False)
+    assert booked.booked_via == "screen"
+    assert (booked.slot_starts_at, booked.slot_ends_at) == (None, None)
+    assert booked.when_text.startswith("Booked on ")
+    assert set(
+        AppointmentSession.objects.filter(booked_at=None).values_list("booked_via", flat=True)
+    ) == {""}
     assert LeadDelivery.objects.count() == 3
     assert EmailRecord.objects.count() == 3
     assert Email.objects.count() == 1
