@@ -32,6 +32,7 @@ from bookingportal.env import (
     env_secret_key,
     env_staff_two_factor,
     env_webhook_tokens,
+    gunicorn_threads,
     parse_booking_hosts,
     parse_cache_url,
     parse_database_url,
@@ -74,13 +75,9 @@ TEMPLATES = wiring.templates(BASE_DIR / "templates")
 _cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
 CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
 _database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {
-    "default": wiring.database_entry(
-        parse_database_url("DATABASE_URL", _database_url),
-        threads=env_int("GUNICORN_THREADS", 48, minimum=1),
-        shared_cache=wiring.cache_is_shared(CACHES["default"]),
-    )
-}
+_database, _threads = parse_database_url("DATABASE_URL", _database_url), gunicorn_threads()
+_shared = wiring.cache_is_shared(CACHES["default"])
+DATABASES = {"default": wiring.database_entry(_database, threads=_threads, shared_cache=_shared)}
 # The business's settings (django-solo's singleton) are read from this cache on every page and
 # rewritten in it when staff save them: shared (Redis), every worker shows a change on its next
 # page; in local memory, each process may show the old for up to a minute.
@@ -249,9 +246,7 @@ FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
 # turn briefly (flg.transport.SLOT_WAIT). Eight below the thread count (gunicorn.conf.py's
 # GUNICORN_THREADS): up to four of those wait for a place, the rest always serve the pages that
 # do not need FLG, however long FLG takes.
-FLG_MAX_CONCURRENT_CALLS = env_int(
-    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 48, minimum=1) - 8), minimum=1
-)
+FLG_MAX_CONCURRENT_CALLS = env_int("FLG_MAX_CONCURRENT_CALLS", max(1, _threads - 8), minimum=1)
 BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
 # booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
