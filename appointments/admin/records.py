@@ -46,7 +46,8 @@ class AppointmentSessionAdmin(ReadOnlyAdmin):
         # The customer's browser said so; FLG 360 holds the appointment itself.
         if obj.booked_at is None:
             return "-"
-        return f"{timezone.localtime(obj.booked_at):%d %b %H:%M} ({obj.get_booked_via_display()})"
+        when = f"{timezone.localtime(obj.booked_at):%d %b %H:%M}"
+        return f"{when} ({obj.get_booked_via_display()})" if obj.booked_via else when
 
     @admin.display(description="appointment (UK time)", ordering="slot_starts_at")
     def appointment_time(self, obj: AppointmentSession) -> str:

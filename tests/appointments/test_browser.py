@@ -136,9 +136,12 @@ def test_a_customer_books_through_the_embedded_screen_end_to_end(page, live_serv
     frame = page.frame_locator("#booking-frame")
     frame.get_by_role("heading", name="Initial consultation").wait_for()
     frame.locator("input[name=slot]").nth(2).check()
-    frame.get_by_role("button", name="Book this appointment").click()
-    # The booking screen's postMessage reaches the portal page, which says so plainly in
-    # place of the frame.
+    # The booking screen's postMessage reaches the portal page, which records the booking
+    # (waited for here, so the test never ends with the report in flight) and says so plainly
+    # in place of the frame.
+    with page.expect_response(lambda r: r.url.endswith("/booked/")) as reported:
+        frame.get_by_role("button", name="Book this appointment").click()
+    assert reported.value.status == 200
     page.locator("#booked-panel").get_by_role(
         "heading", name="Your appointment is booked"
     ).wait_for()

@@ -150,10 +150,13 @@ def test_staff_edit_the_sign_in_email_and_the_next_link_email_uses_it(
     settings.PORTAL_URL = live_server.url
     staff_page.goto(live_server.url + "/admin/business/emailtext/")
     staff_page.get_by_role("link", name="Sign-in link").click()
-    staff_page.get_by_label("Subject").fill("Your key to {{ portal_name }}")
-    staff_page.get_by_label("Body").fill(
-        "Hello {{ first_name }},\n\nHere is your key:\n{{ link }}\n\nSee you soon."
-    )
+    staff_page.wait_for_url(re.compile(r"/admin/business/emailtext/.*kind=sign_in_link"))
+    subject, body = staff_page.locator("#id_subject"), staff_page.locator("#id_body")
+    subject.fill("Your key to {{ portal_name }}")
+    body.fill("Hello {{ first_name }},\n\nHere is your key:\n{{ link }}\n\nSee you soon.")
+    # What staff typed is in each field, before anything is saved.
+    assert subject.input_value() == "Your key to {{ portal_name }}"
+    assert body.input_value().startswith("Hello {{ first_name }},")
     staff_page.get_by_role("button", name="Save and continue editing").click()
     staff_page.get_by_text("Preview of the saved text").wait_for()
     assert staff_page.locator("#preview-subject").inner_text() == "Your key to Acme Bookings"
