@@ -11,7 +11,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=1 FLG_SANDBOX=1 FLG_SANDBOX_AUTO_LEADS=1 PORT=$(PORT) \
 	FLG_WEBHOOK_TOKEN=make-run-demo-webhook-token-0123456789abcdef STAFF_TWO_FACTOR=0
 
-.PHONY: run test test-quick install lint bench clean
+.PHONY: run test test-quick install lint bench bench-profile clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ $(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
 # Load on loopback: the portal and the sandbox under gunicorn, customers played by locust.
 bench: $(VENV)/.bench
 	$(PY) -m bench
+
+# Where a request's CPU goes: pyinstrument and cProfile over home, the session page, a start
+# and a refresh, in-process (bench/profile.py); the reports land in bench/out/.
+bench-profile: $(VENV)/.bench
+	$(PY) -m bench.profile
 
 # Lint, format and types. The settings are imported by the Django plugin, so they get the
 # same harmless local values `make run` uses.

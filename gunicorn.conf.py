@@ -17,13 +17,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from bookingportal.env import env_bool, env_int, env_log_format
+from bookingportal.env import env_bool, env_int, env_log_format, gunicorn_threads
 
 # Read as the settings read them, with the same sentences (bookingportal.env needs no Django
 # settings); here a bad value ends start-up with that sentence as its one line.
 try:
     workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
-    threads = env_int("GUNICORN_THREADS", 8, minimum=1)
+    threads = gunicorn_threads()
     # Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
     timeout = env_int("FLG_TIMEOUT", 10, minimum=1) + 20
     max_requests = env_int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)

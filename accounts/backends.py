@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
@@ -31,6 +32,17 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The signed-in user, for every request, with the records the site's pages read next
+        (settings.ACCOUNTS_USER_RELATED) in the same query."""
+        model = get_user_model()
+        related = getattr(settings, "ACCOUNTS_USER_RELATED", ())
+        try:
+            user = model._default_manager.select_related(*related).get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:

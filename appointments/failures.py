@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from flg.errors import ErrorCode, FlgError
+from flg.errors import (
+    ErrorCode,
+    FlgBreakerOpen,
+    FlgBusy,
+    FlgError,
+    FlgKeyForbidden,
+    FlgKeyInvalid,
+    FlgNotConfigured,
+    FlgProtocolError,
+    FlgRejected,
+    FlgUnavailable,
+)
 
 _TRY_LATER = (
     "Online booking is not working just now because of a problem on our side. "
@@ -26,7 +37,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.KEY_INVALID: _TRY_LATER,
     ErrorCode.KEY_FORBIDDEN: _TRY_LATER,
     ErrorCode.UNAVAILABLE: (
-        "The booking system is busy or not responding just now. Please try again in a minute."
+        "The booking system is not responding just now. Please try again in a minute."
     ),
     ErrorCode.PROTOCOL_ERROR: (
         "We could not open the booking screen just now. Please try again in a minute; "
@@ -38,9 +49,38 @@ MESSAGES: dict[str, str] = {
 STATUSES: dict[str, int] = {ErrorCode.NOT_CONFIGURED: 503, ErrorCode.UNAVAILABLE: 503}
 
 
+# FLG is fine but this portal had no room for one more call for as long as a start may wait.
+BUSY_MESSAGE = (
+    "So many people are booking at this moment that we could not open your booking screen. "
+    "Please try again in a minute."
+)
+
+
 def customer_message(error: FlgError) -> str:
     """The plain words a customer sees for this failure (never FLG's own detail)."""
+    if isinstance(error, FlgBusy):
+        return BUSY_MESSAGE
     return MESSAGES[error.code]
+
+
+_ERRORS: dict[str, type[FlgError]] = {
+    ErrorCode.NOT_CONFIGURED: FlgNotConfigured,
+    ErrorCode.REJECTED: FlgRejected,
+    ErrorCode.KEY_INVALID: FlgKeyInvalid,
+    ErrorCode.KEY_FORBIDDEN: FlgKeyForbidden,
+    ErrorCode.UNAVAILABLE: FlgUnavailable,
+    ErrorCode.PROTOCOL_ERROR: FlgProtocolError,
+}
+
+
+def error_from_record(*, code: str, detail: str) -> FlgError:
+    """The error a recorded failure was, for the starts that queued behind it: the same words
+    for the customer (busy, the breaker, or FLG itself) and the same detail for staff."""
+    if code == ErrorCode.UNAVAILABLE and detail.startswith("Not calling FLG: all"):
+        return FlgBusy(detail)
+    if code == ErrorCode.UNAVAILABLE and detail.startswith("Not calling FLG: the circuit"):
+        return FlgBreakerOpen(detail)
+    return _ERRORS.get(code, FlgProtocolError)(detail)
 
 
 def http_status(error: FlgError) -> int:
@@ -76,8 +116,9 @@ STAFF_ADVICE: dict[str, str] = {
     ErrorCode.KEY_INVALID: "FLG 360 does not accept the access key: create a new one (Settings > "
     "Configuration > Access Keys) and set FLG_API_KEY.",
     ErrorCode.KEY_FORBIDDEN: "Tick 'Allow access to Appointments' on the access key in FLG 360.",
-    ErrorCode.UNAVAILABLE: "FLG 360 was busy or did not answer in time. Nothing to fix if it "
-    "passes; if it lasts, check FLG 360's status and FLG_TIMEOUT.",
+    ErrorCode.UNAVAILABLE: "FLG 360 was busy or did not answer in time, or the portal had every "
+    "place for FLG calls taken (the detail says which). Nothing to fix if it passes; if it lasts, "
+    "check FLG 360's status and FLG_TIMEOUT, or add capacity (docs/deploy.md, Scaling out).",
     ErrorCode.PROTOCOL_ERROR: "FLG 360 answered in a way the portal cannot use; the detail "
     "says how. A publicUrl on another host means FLG_BOOKING_HOSTS needs that host.",
 }

@@ -8,21 +8,18 @@ per-customer lock, so double clicks, several tabs and several workers make one F
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import services as accounts
-from appointments import failures, metrics
+from appointments import failures, locks, metrics
 from appointments.models import (
     AppointmentSession,
     AppointmentType,
@@ -49,7 +46,12 @@ def customer_for_user(*, user: Any) -> Customer | None:
     """The customer record linked to a signed-in user, or None when there is none yet."""
     if not user.is_authenticated:
         return None
-    return Customer.objects.select_related("lead_group").filter(user=user).first()
+    try:
+        # Loaded with the user (settings.ACCOUNTS_USER_RELATED), so no query of its own.
+        customer: Customer = user.customer
+    except Customer.DoesNotExist:
+        return None
+    return customer
 
 
 def customer_may_book(*, customer: Customer) -> bool:
@@ -92,6 +94,22 @@ def session_for_customer(
     return sessions_.first()
 
 
+def session_with_bookable(
+    *, customer: Customer, session_id: Any, slug: str
+) -> tuple[AppointmentSession | None, bool]:
+    """The customer's own session at this address (None: others' sessions do not exist), and
+    whether its type is one they may still book; one query for the session page."""
+    session = (
+        AppointmentSession.objects.select_related("appointment_type")
+        .filter(pk=session_id, customer=customer, appointment_type__slug=slug)
+        .annotate(
+            bookable=Exists(_bookable(customer).order_by().filter(pk=OuterRef("appointment_type")))
+        )
+        .first()
+    )
+    return session, bool(session is not None and getattr(session, "bookable", False))
+
+
 # --- Timing ----------------------------------------------------------------------------------
 
 
@@ -111,42 +129,12 @@ def seconds_remaining(session: AppointmentSession, *, now: dt.datetime | None = 
     return max(0, int((session.closes_at - now).total_seconds()))
 
 
-# --- Locks -----------------------------------------------------------------------------------
-
-_locks: weakref.WeakValueDictionary[int, threading.Lock] = weakref.WeakValueDictionary()
-_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _customer_lock(customer_id: int) -> Iterator[None]:
-    """Serialise one customer's starts: across workers where the database has row locks
-    (PostgreSQL), and within this process always (SQLite has no row locks).
-
-    On SQLite no transaction is held across the FLG call: a reader holding its snapshot while
-    FLG (the sandbox, in development) writes to the same file would deadlock.
-    """
-    with _locks_guard:
-        lock = _locks.get(customer_id)
-        if lock is None:
-            lock = threading.Lock()
-            _locks[customer_id] = lock
-    with lock:
-        if connection.features.has_select_for_update:
-            with transaction.atomic():
-                Customer.objects.select_for_update().filter(pk=customer_id).values_list(
-                    "pk"
-                ).first()
-                yield
-        else:
-            yield
-
-
 def _take_rate_slot(customer: Customer) -> None:
     window = int(time.time() // SESSION_RATE_WINDOW)
     key = f"session-rate:{customer.pk}:{window}"
     try:
-        cache.add(key, 0, SESSION_RATE_WINDOW * 2)
-        count = cache.incr(key)
+        # A customer's first start in the window makes the count (one round trip to the cache).
+        count = 1 if cache.add(key, 1, SESSION_RATE_WINDOW * 2) else cache.incr(key)
     except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
         return
     if count > settings.BOOKING_SESSIONS_PER_MINUTE:
@@ -208,23 +196,18 @@ def session_start(
     """Reuse a just-created open session or create one with FLG (one call, even under races).
 
     With `force_new` ("start over") a fresh session is always created; `replacing` is never
-    handed back (a refresh must change the session). Raises FlgError (recorded as an
-    FlgFailure) when FLG cannot create one and SessionLimitReached when the customer creates
-    too many.
+    handed back (a refresh must change the session). Starts that queued behind another of the
+    customer's starts share its outcome, session or failure, instead of calling FLG again.
+    Raises FlgError (recorded as an FlgFailure when FLG was called) when FLG cannot create one
+    and SessionLimitReached when the customer creates too many.
     """
-    try:
-        session, created = _session_start(
-            customer=customer,
-            appointment_type=appointment_type,
-            force_new=force_new,
-            replacing=replacing,
-        )
-    except FlgError as error:
-        # Recorded after the lock's transaction has ended, so the record is never rolled back.
-        failure_record(
-            error=error, customer=customer, appointment_type=appointment_type, action=action
-        )
-        raise
+    session, created = _session_start(
+        customer=customer,
+        appointment_type=appointment_type,
+        force_new=force_new,
+        replacing=replacing,
+        action=action,
+    )
     _session_count(action=action, created=created)
     return session
 
@@ -238,15 +221,52 @@ def _session_count(*, action: str, created: bool) -> None:
     # A staff check (verify) is neither: FLG's own call count still shows it.
 
 
+def _outcome_since(
+    *,
+    customer: Customer,
+    appointment_type: AppointmentType,
+    since: dt.datetime,
+    now: dt.datetime,
+    replacing: AppointmentSession | None,
+) -> AppointmentSession | None:
+    """What the start this one queued behind came to: its session (returned), its failure
+    (raised again, as the customer saw it), or nothing (None: call FLG)."""
+    recent = AppointmentSession.objects.select_related("appointment_type").filter(
+        customer=customer,
+        appointment_type=appointment_type,
+        created_at__gte=since,
+        closes_at__gt=now + refresh_margin(),
+        booked_at__isnull=True,
+    )
+    if replacing is not None:
+        recent = recent.exclude(pk=replacing.pk)
+    session = recent.order_by("-created_at").first()
+    if session is not None:
+        return session
+    failure = (
+        FlgFailure.objects.filter(
+            customer=customer, appointment_type=appointment_type, created_at__gte=since
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if failure is not None:
+        raise failures.error_from_record(code=failure.code, detail=failure.detail)
+    return None
+
+
 def _session_start(
     *,
     customer: Customer,
     appointment_type: AppointmentType,
     force_new: bool,
     replacing: AppointmentSession | None,
+    action: str,
 ) -> tuple[AppointmentSession, bool]:
     """The session, and whether it was created with FLG (False: reused)."""
-    with _customer_lock(customer.pk):
+    began = timezone.now()
+    failed: FlgError | None = None
+    with locks.customer_lock(customer.pk) as queued:
         now = timezone.now()
         if not force_new:
             reusable = _reusable_session(
@@ -254,22 +274,45 @@ def _session_start(
             )
             if reusable is not None:
                 return reusable, False
+        if queued:
+            shared = _outcome_since(
+                customer=customer,
+                appointment_type=appointment_type,
+                since=began,
+                now=now,
+                replacing=replacing,
+            )
+            if shared is not None:
+                return shared, False
         _take_rate_slot(customer)
-        created = sessions.create(
-            lead=customer.lead_id,
-            appointment_type=appointment_type.flg_id,
-            customer_id=customer.pk,
-        )
-        session = AppointmentSession.objects.create(
-            flg_session_id=created.session_id,
-            customer=customer,
-            appointment_type=appointment_type,
-            lead_id=created.lead,
-            public_url=created.public_url,
-            closes_at=created.closes_at,
-            created_at=timezone.now(),
-        )
-        return session, True
+        locks.connection_release()
+        try:
+            created = sessions.create(
+                lead=customer.lead_id,
+                appointment_type=appointment_type.flg_id,
+                customer_id=customer.pk,
+            )
+        except FlgError as error:
+            # Recorded while the lock is held (and committed with its transaction, which is
+            # not rolled back: the error is raised after it), so that the starts queued
+            # behind this one find it.
+            failure_record(
+                error=error, customer=customer, appointment_type=appointment_type, action=action
+            )
+            failed = error
+        else:
+            session = AppointmentSession.objects.create(
+                flg_session_id=created.session_id,
+                customer=customer,
+                appointment_type=appointment_type,
+                lead_id=created.lead,
+                public_url=created.public_url,
+                closes_at=created.closes_at,
+                created_at=timezone.now(),
+            )
+            return session, True
+    assert failed is not None  # every other way out of the lock returned
+    raise failed
 
 
 def session_refresh(

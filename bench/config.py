@@ -33,14 +33,23 @@ DEGRADED_DURATION = os.environ.get("BENCH_DEGRADED_DURATION", "80s")
 CUSTOMERS = 200  # the last RESERVED are the counting pass's and the CPU measurement's
 RESERVED = 20
 SCALE_CUSTOMERS, SCALE_SESSIONS = 10_000, 100_000
-PORTAL_WORKERS, PORTAL_THREADS = 2, 8
-SANDBOX_WORKERS, SANDBOX_THREADS = 2, 16
+# gunicorn.conf.py's defaults. The sandbox plays FLG: threads enough never to be the limit,
+# even with a second of latency and 40 presses a second.
+PORTAL_WORKERS, PORTAL_THREADS = 2, 48
+SANDBOX_WORKERS, SANDBOX_THREADS = 2, 64
 
 # A campaign email goes out and customers press Book at once: this many within this window,
-# FLG answering in BURST_LATENCY_MS.
+# FLG answering in BURST_LATENCY_MS, then again (new customers) with FLG at BURST_SLOW_MS.
 BURST_CUSTOMERS = 200
 BURST_WINDOW_S = 5.0
 BURST_LATENCY_MS = 300
+BURST_SLOW_MS = 1000
+# A campaign over minutes: CAMPAIGN_CUSTOMERS_PER_5_MIN customers arriving over
+# BENCH_CAMPAIGN_SECONDS (300 by default, as issue 24 asks; a shorter run keeps the rates and
+# the shape, with fewer customers), with peaks, FLG answering in CAMPAIGN_LATENCY_MS.
+CAMPAIGN_SECONDS = int(os.environ.get("BENCH_CAMPAIGN_SECONDS", "300"))
+CAMPAIGN_CUSTOMERS_PER_5_MIN = 2000
+CAMPAIGN_LATENCY_MS = 300
 # Starts per second one instance serves when FLG is the wait: CAPACITY_CLIENTS customers
 # pressing "start over" back to back for CAPACITY_SECONDS, at each FLG latency.
 CAPACITY_LATENCIES_MS = (200, 1000)
@@ -50,5 +59,5 @@ CAPACITY_SECONDS = 15.0
 # updates the "burst" part of bench/results.json and leaves the rest as the last full run wrote.
 STAGES = os.environ.get("BENCH_STAGES", "all").strip().lower() or "all"
 # The portal's per-process cap on calls waiting on FLG, when a run wants another than the
-# settings' default (GUNICORN_THREADS // 2): BENCH_FLG_MAX_CONCURRENT_CALLS=8, say.
+# settings' default (GUNICORN_THREADS - 8): BENCH_FLG_MAX_CONCURRENT_CALLS=8, say.
 FLG_MAX_CONCURRENT_CALLS = os.environ.get("BENCH_FLG_MAX_CONCURRENT_CALLS", "").strip()

@@ -13,10 +13,10 @@ from pathlib import Path
 from bench import database, processes, procfs, report, servers, workspace
 from bench.config import CUSTOMERS, OUT, RESULTS, STAGES
 from bench.report import say
-from bench.stages import burst, calls, cpu, csv_import, degraded, load, mail, scale
+from bench.stages import burst, calls, campaign, cpu, csv_import, degraded, load, mail, scale
 
 # The stages that can run alone, after the set-up: `main(only=...)`, or BENCH_STAGES.
-ALONE = ("burst", "csv_import", "mail")
+ALONE = ("burst", "campaign", "cpu", "csv_import", "mail")
 
 
 def main(only: str | None = None) -> int:
@@ -63,6 +63,17 @@ def main(only: str | None = None) -> int:
             report.merge_alone("burst", bursted.figures)
             report.print_burst(bursted.figures)
             return 0
+        if only == "cpu":
+            costs = cpu.run(portal)
+            for key, value in report.cpu_figures(costs).items():
+                report.merge_alone(key, value)
+            say(json.dumps(report.cpu_figures(costs), indent=2))
+            return 0
+        if only == "campaign":
+            waves = campaign.run(portal)
+            report.merge_alone("campaign", waves)
+            report.print_campaign(waves)
+            return 0
         boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
 
         counted = calls.run(portal)
@@ -73,6 +84,7 @@ def main(only: str | None = None) -> int:
         hanging = degraded.run(portal)
         scaled = scale.run(portal)
         bursted = burst.run(portal)
+        waves = campaign.run(portal)
         # Last: it adds 35,000 customers, which no stage after it should meet.
         imported = csv_import.run(portal)
         rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
@@ -90,6 +102,7 @@ def main(only: str | None = None) -> int:
             degraded=hanging,
             scale=scaled,
             burst=bursted,
+            campaign=waves,
             csv_import=imported,
             rss_all=rss_all,
         )

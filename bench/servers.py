@@ -31,6 +31,7 @@ class Portal:
     master: int
     # JSON lines, one per request and one per FLG call, which the stages read back.
     log: Path
+    sandbox: str = ""  # FLG_DOMAIN as the portal has it: the sandbox's base URL
 
 
 def start(workspace: Workspace) -> Portal:
@@ -62,7 +63,11 @@ def start(workspace: Workspace) -> Portal:
     log = OUT / "portal.log"
     process = gunicorn(workspace.src, portal_env, portal_port, PORTAL_WORKERS, PORTAL_THREADS, log)
     return Portal(
-        workspace=workspace, url=f"http://127.0.0.1:{portal_port}", master=process.pid, log=log
+        workspace=workspace,
+        url=f"http://127.0.0.1:{portal_port}",
+        master=process.pid,
+        log=log,
+        sandbox=portal_env["FLG_DOMAIN"],
     )
 
 

@@ -183,11 +183,26 @@ class TolerantRedisCache(RedisCache):
             return c.incr(key, delta, version)
 
         return self._attempt(
-            lambda: super(TolerantRedisCache, self).incr(key, delta, version),
+            lambda: self._incr_remote(key, delta, version),
             self._written([key], version, missing, None)
             if self._local is not None
             else lambda: missing(None),
         )
+
+    def _incr_remote(self, key: Any, delta: int, version: Any) -> int:
+        # Django's incr asks EXISTS, then INCRBY: two round trips for every count (the breaker's
+        # and the session limit's, on each start). Both in one MULTI/EXEC here; a key that did
+        # not exist (INCRBY made it, without an expiry) is taken back and reported missing.
+        made = self.make_and_validate_key(key, version=version)
+        client = self._cache.get_client(made, write=True)
+        pipeline: Any = client.pipeline(transaction=True)  # redis-py types commands as int
+        pipeline.exists(made)
+        pipeline.incrby(made, delta)
+        existed, value = pipeline.execute()
+        if not existed:
+            client.delete(made)
+            raise ValueError(f"Key '{key}' not found.")
+        return int(value)
 
     def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
         data = dict(data)

@@ -53,6 +53,18 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
     return value
 
 
+# A start waits on FLG for its whole call, holding its thread (not a database connection: the
+# pool, bookingportal/wiring.py): 48 a worker let a campaign's starts wait for a slow FLG
+# instead of being refused, while eight stay for pages and for starts waiting their turn
+# (settings.FLG_MAX_CONCURRENT_CALLS).
+GUNICORN_THREADS = 48
+
+
+def gunicorn_threads() -> int:
+    """GUNICORN_THREADS, as gunicorn.conf.py and the settings both read it."""
+    return env_int("GUNICORN_THREADS", GUNICORN_THREADS, minimum=1)
+
+
 def redacted(url: str) -> str:
     """A URL as it may be quoted in an error: without the password it may hold."""
     return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)

@@ -32,6 +32,7 @@ from bookingportal.env import (
     env_secret_key,
     env_staff_two_factor,
     env_webhook_tokens,
+    gunicorn_threads,
     parse_booking_hosts,
     parse_cache_url,
     parse_database_url,
@@ -71,10 +72,12 @@ TEMPLATES = wiring.templates(BASE_DIR / "templates")
 
 # --- Database and cache -------------------------------------------------------------------
 
-_database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": wiring.database_entry(parse_database_url("DATABASE_URL", _database_url))}
 _cache_url = os.environ.get("CACHE_URL", "") or "locmemcache://portal"
 CACHES = {"default": wiring.cache_entry(parse_cache_url("CACHE_URL", _cache_url))}
+_database_url = os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+_database, _threads = parse_database_url("DATABASE_URL", _database_url), gunicorn_threads()
+_shared = wiring.cache_is_shared(CACHES["default"])
+DATABASES = {"default": wiring.database_entry(_database, threads=_threads, shared_cache=_shared)}
 # The business's settings (django-solo's singleton) are read from this cache on every page and
 # rewritten in it when staff save them: shared (Redis), every worker shows a change on its next
 # page; in local memory, each process may show the old for up to a minute.
@@ -95,6 +98,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.EmailBackend",
 ]
+# Loaded with the signed-in user in one query: every customer page reads the customer next.
+ACCOUNTS_USER_RELATED = ("customer__lead_group",)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -237,12 +242,11 @@ FLG_BOOKING_HOSTS = parse_booking_hosts(
     os.environ.get("FLG_BOOKING_HOSTS", "").strip() or default_booking_hosts(FLG_BASE_URL),
 )
 FLG_TIMEOUT = env_int("FLG_TIMEOUT", 10, minimum=1)
-# Calls to FLG one process may have waiting at once; beyond it a start fails fast. Below the
-# thread count (gunicorn.conf.py's GUNICORN_THREADS), so that while FLG hangs the pages that do
-# not need it always find a free thread.
-FLG_MAX_CONCURRENT_CALLS = env_int(
-    "FLG_MAX_CONCURRENT_CALLS", max(1, env_int("GUNICORN_THREADS", 8, minimum=1) // 2), minimum=1
-)
+# Calls to FLG one process may have waiting at once; a start finding them all taken waits its
+# turn briefly (flg.transport.SLOT_WAIT). Eight below the thread count (gunicorn.conf.py's
+# GUNICORN_THREADS): up to four of those wait for a place, the rest always serve the pages that
+# do not need FLG, however long FLG takes.
+FLG_MAX_CONCURRENT_CALLS = env_int("FLG_MAX_CONCURRENT_CALLS", max(1, _threads - 8), minimum=1)
 BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
 # booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.

@@ -95,10 +95,24 @@ def templates(directory: Path) -> list[dict[str, Any]]:
     ]
 
 
-def database_entry(config: dict[str, Any]) -> dict[str, Any]:
+# Connections one process's pool may open while the customer's start lock is in the shared
+# cache: a start gives its connection back while it waits on FLG, so the threads that use one
+# at a time are the pages' (and a start's few milliseconds before and after its call).
+POOL_WITH_SHARED_CACHE = 8
+
+
+def database_entry(
+    config: dict[str, Any], *, threads: int = 48, shared_cache: bool = False
+) -> dict[str, Any]:
     """A parsed DATABASE_URL with the portal's connection options."""
     if config["ENGINE"] == "django.db.backends.postgresql":
-        config.setdefault("CONN_MAX_AGE", 60)
+        # A pool per process instead of a connection per thread, taken only while a thread
+        # works with the database. Without a shared cache the customer's row lock is held
+        # across the FLG call, so every thread may need one at once.
+        size = min(threads, POOL_WITH_SHARED_CACHE) if shared_cache else threads
+        config["CONN_MAX_AGE"] = 0
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("pool", {"min_size": min(2, size), "max_size": size, "timeout": 10})
         config["CONN_HEALTH_CHECKS"] = True
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # Several threads (runserver, live_server) write; wait for the lock instead of failing.
@@ -107,6 +121,11 @@ def database_entry(config: dict[str, Any]) -> dict[str, Any]:
         # Write-ahead logging: readers never block the writer (the sandbox shares the file).
         options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
     return config
+
+
+def cache_is_shared(config: dict[str, Any]) -> bool:
+    """True when every process reads the same cache (Redis), not a memory of its own."""
+    return "redis" in str(config.get("BACKEND", "")).lower()
 
 
 def cache_entry(config: dict[str, Any]) -> dict[str, Any]:

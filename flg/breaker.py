@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from flg import metrics
-from flg.errors import FlgError, FlgUnavailable
+from flg.errors import FlgBreakerOpen, FlgError, FlgUnavailable
 
 logger = logging.getLogger("flg.breaker")
 
@@ -122,12 +122,15 @@ def _cache_incr(key: str, delta: int, ttl: float) -> int:
             return int(cache.decr(key, -delta))
         except ValueError:  # expired: nothing left to take back
             return 0
-    cache.add(key, 0, ttl)
-    try:
-        return int(cache.incr(key, delta))
-    except ValueError:  # it expired between add and incr
-        cache.add(key, delta, ttl)
-        return delta
+    # The count exists while calls come (one round trip); only the first after a quiet spell
+    # makes it. add can lose to another process making it meanwhile: then count on theirs.
+    for _ in range(3):
+        try:
+            return int(cache.incr(key, delta))
+        except ValueError:
+            if cache.add(key, delta, ttl):
+                return delta
+    return delta
 
 
 def _get_many(keys: list[str]) -> dict[str, Any]:
@@ -208,13 +211,13 @@ def admit() -> Admission:
     if until is not None:
         if until > time.time():
             metrics.breaker_fast_failures.inc()
-            raise FlgUnavailable(
+            raise FlgBreakerOpen(
                 "Not calling FLG: the circuit breaker is open after repeated failures."
             )
         probe_key = PROBE_KEY.format(until=until)
         if not _add(probe_key, time.time(), settings.FLG_TIMEOUT + PROBE_MARGIN):
             metrics.breaker_fast_failures.inc()
-            raise FlgUnavailable(
+            raise FlgBreakerOpen(
                 "Not calling FLG: the circuit breaker is half-open and another call is "
                 "checking whether FLG is back."
             )
@@ -225,7 +228,7 @@ def admit() -> Admission:
     if failures and failures + max(in_flight, 1) > THRESHOLD:
         _incr(IN_FLIGHT_KEY, -1)
         metrics.breaker_fast_failures.inc()
-        raise FlgUnavailable(
+        raise FlgBreakerOpen(
             f"Not calling FLG: the circuit breaker is holding back after {failures} failures "
             f"with {in_flight - 1} calls still waiting on FLG."
         )

@@ -65,6 +65,14 @@ class FlgUnavailable(FlgError):
     retryable = True
 
 
+class FlgBreakerOpen(FlgUnavailable):
+    """Not called: the circuit breaker is failing calls fast after repeated failures."""
+
+
+class FlgBusy(FlgUnavailable):
+    """Not called: this process had every FLG slot taken for as long as a start may wait."""
+
+
 class FlgProtocolError(FlgError):
     """FLG answered something we cannot trust or use."""
 

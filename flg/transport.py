@@ -4,7 +4,9 @@ Every request to FLG goes through `post`. It never follows a redirect, never rea
 MAX_ANSWER_BYTES, finishes within FLG_TIMEOUT, retries only where FLG cannot have acted on the
 first attempt, and removes the access key from whatever FLG says before anyone can quote it.
 Callers hold a `slot` around it: at most FLG_MAX_CONCURRENT_CALLS calls per process wait on FLG,
-so a hanging FLG cannot take every thread from the pages that do not need it.
+so a hanging FLG cannot take every thread from the pages that do not need it. A call that finds
+every slot taken waits its turn for up to SLOT_WAIT (a healthy FLG frees one in a fraction of
+that), but only MAX_SLOT_WAITERS calls at a time may wait: the rest are refused at once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from urllib3.exceptions import (
 )
 
 from flg import metrics
-from flg.errors import FlgKeyInvalid, FlgProtocolError, FlgUnavailable
+from flg.errors import FlgBusy, FlgKeyInvalid, FlgProtocolError, FlgUnavailable
 
 MAX_ANSWER_BYTES = 64 * 1024
 EXCERPT_CHARS = 200
@@ -37,9 +39,13 @@ CONNECT_TIMEOUT = 3.05
 # Refused connections are retried quickly (nothing reached FLG, so no duplicate can result).
 REFUSED_RETRY_DELAYS = (0.1, 0.3)
 GATEWAY_RETRY_DELAY = 0.25
-# How long a call may wait for a place when all are taken: long enough to ride out a burst on
-# a healthy FLG (a place frees in a few hundred ms), far too short to queue behind a hang.
-SLOT_WAIT = 0.05
+# How long a call may wait for a place when all are taken: long enough to ride out a campaign
+# burst on a healthy FLG (a place frees every latency / FLG_MAX_CONCURRENT_CALLS), short enough
+# that a customer is told soon when the portal is genuinely overloaded.
+SLOT_WAIT = 3.0
+# Calls waiting for a place hold a thread each: at most this many per process, so that the
+# threads left for pages (GUNICORN_THREADS - FLG_MAX_CONCURRENT_CALLS) are never all taken.
+MAX_SLOT_WAITERS = 4
 
 # Visible ASCII only: a header cannot carry anything else unchanged, and a key pasted with a
 # curly quote or a non-breaking space would otherwise fail deep inside http.client.
@@ -98,34 +104,61 @@ def connections_close() -> None:
         _local.session = None
 
 
+class _Slots:
+    """FLG_MAX_CONCURRENT_CALLS places, and a count of the calls waiting for one."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.places = threading.BoundedSemaphore(size)
+        self.waiting = 0
+        self.lock = threading.Lock()
+
+    def take(self) -> None:
+        if self.places.acquire(blocking=False):
+            return
+        with self.lock:
+            if self.waiting >= MAX_SLOT_WAITERS:
+                self._refuse(waited=False)
+            self.waiting += 1
+        try:
+            if not self.places.acquire(timeout=SLOT_WAIT):
+                self._refuse(waited=True)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+    def _refuse(self, *, waited: bool) -> None:
+        metrics.busy_refusals.inc()
+        how = f"for {SLOT_WAIT:g} s" if waited else f"with {MAX_SLOT_WAITERS} calls already waiting"
+        raise FlgBusy(
+            f"Not calling FLG: all {self.size} places for calls (FLG_MAX_CONCURRENT_CALLS) "
+            f"stayed taken {how}: the portal is overloaded."
+        )
+
+
 _slots_lock = threading.Lock()
-_slots: tuple[int, threading.BoundedSemaphore] | None = None
+_slots: _Slots | None = None
 
 
-def _semaphore() -> tuple[int, threading.BoundedSemaphore]:
+def _current_slots() -> _Slots:
     global _slots
     size = settings.FLG_MAX_CONCURRENT_CALLS
     with _slots_lock:
-        if _slots is None or _slots[0] != size:
-            _slots = (size, threading.BoundedSemaphore(size))
+        if _slots is None or _slots.size != size:
+            _slots = _Slots(size)
         return _slots
 
 
 @contextmanager
 def slot() -> Iterator[None]:
-    """Hold one of this process's FLG_MAX_CONCURRENT_CALLS places; FlgUnavailable when none is
-    free, at once rather than queueing the request behind calls that may be hanging."""
-    size, semaphore = _semaphore()
-    if not semaphore.acquire(timeout=SLOT_WAIT):
-        metrics.busy_refusals.inc()
-        raise FlgUnavailable(
-            f"Not calling FLG: this process already has {size} calls waiting on FLG "
-            "(FLG_MAX_CONCURRENT_CALLS)."
-        )
+    """Hold one of this process's FLG_MAX_CONCURRENT_CALLS places, waiting up to SLOT_WAIT for
+    one; FlgBusy when none frees in time or too many calls are waiting already."""
+    slots = _current_slots()
+    slots.take()
     try:
         yield
     finally:
-        semaphore.release()
+        slots.places.release()
 
 
 def _headers(key: str) -> dict[str, str]:

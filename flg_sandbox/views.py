@@ -56,6 +56,9 @@ def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
 def api_sessions(request: HttpRequest) -> HttpResponse:
     fault = services.fault_current()
     if fault.latency_ms:
+        # The connection goes back first: a stand-in FLG slowed down for a benchmark must not
+        # hold a database connection per waiting call (the portal's own need them).
+        connection.close()
         time.sleep(fault.latency_ms / 1000)
     mode = services.fault_take()
     try:

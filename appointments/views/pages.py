@@ -170,16 +170,15 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
 def session_page(
     request: HttpRequest, customer: Customer, slug: str, session_id: uuid.UUID
 ) -> HttpResponse:
-    session = services.session_for_customer(
-        customer=customer, session_id=session_id, slug=slug, bookable_only=False
+    session, bookable = services.session_with_bookable(
+        customer=customer, session_id=session_id, slug=slug
     )
     if session is not None and session.is_booked:
         # Booked: the confirmation, never a fresh screen inviting a second booking.
         return render(request, "appointments/booked.html", _booked_context(session))
     if not services.customer_may_book(customer=customer):
         return contact_us_page(request)
-    session = services.session_for_customer(customer=customer, session_id=session_id, slug=slug)
-    if session is None:
+    if session is None or not bookable:
         raise Http404("No such session for this customer.")
     if services.session_is_due(session):
         try:

@@ -2,7 +2,8 @@
 
 Burst: BURST_CUSTOMERS customers, each already signed in, press Book once, spread evenly over
 BURST_WINDOW_S seconds, with FLG answering in BURST_LATENCY_MS: how long a start took (p50,
-p95), how many failed, how many FLG calls they made.
+p95), how many failed, how many FLG calls they made. Then as many other customers do the same
+with FLG answering in BURST_SLOW_MS.
 
 Capacity: CAPACITY_CLIENTS customers press "start over" back to back (every press a real FLG
 call) for CAPACITY_SECONDS, once per FLG latency in CAPACITY_LATENCIES_MS. A start holds a
@@ -27,6 +28,7 @@ from bench.clients import TYPE_SLUG
 from bench.config import (
     BURST_CUSTOMERS,
     BURST_LATENCY_MS,
+    BURST_SLOW_MS,
     BURST_WINDOW_S,
     CAPACITY_CLIENTS,
     CAPACITY_LATENCIES_MS,
@@ -63,10 +65,15 @@ def run(portal: Portal) -> Burst:
         f"answering in {BURST_LATENCY_MS} ms…"
     )
     keys: list[str] = json.loads(seed_output(portal.workspace, "burst", str(BURST_CUSTOMERS)))
+    slow_keys: list[str] = json.loads(seed_output(portal.workspace, "burst", str(BURST_CUSTOMERS)))
     load_before = os.getloadavg()[0]
     set_fault(portal.workspace, "none", BURST_LATENCY_MS)
     try:
-        burst = burst_run(portal, keys)
+        burst = burst_run(portal, keys, BURST_LATENCY_MS)
+        say(f"The same burst with FLG answering in {BURST_SLOW_MS} ms…")
+        time.sleep(2)  # the first burst's last answers out of the way
+        set_fault(portal.workspace, "none", BURST_SLOW_MS)
+        slow = burst_run(portal, slow_keys, BURST_SLOW_MS)
         capacity = []
         for latency_ms in CAPACITY_LATENCIES_MS:
             say(
@@ -84,6 +91,7 @@ def run(portal: Portal) -> Burst:
             "portal": f"{PORTAL_WORKERS} workers x {PORTAL_THREADS} threads",
             "flg_max_concurrent_calls": FLG_MAX_CONCURRENT_CALLS or "default",
             **burst,
+            "slow_flg": slow,
             "capacity": capacity,
         }
     )
@@ -116,7 +124,14 @@ def press(client: requests.Session, url: str, token: str, origin: float, **data:
     return Press(at_s=sent - origin, ms=(time.perf_counter() - sent) * 1000, status=status)
 
 
-def burst_run(portal: Portal, keys: list[str]) -> dict[str, Any]:
+def status_counts(presses: list[Press]) -> dict[str, int]:
+    statuses: dict[str, int] = {}
+    for p in presses:
+        statuses[str(p.status)] = statuses.get(str(p.status), 0) + 1
+    return statuses
+
+
+def burst_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, Any]:
     browsers = [customer(portal, key) for key in keys]
     presses: list[Press] = []
     calls_before = sandbox_calls(portal.workspace)
@@ -135,14 +150,12 @@ def burst_run(portal: Portal, keys: list[str]) -> dict[str, Any]:
         thread.join()
     flg_calls = sandbox_calls(portal.workspace) - calls_before
     ok = [p.ms for p in presses if p.status == 303]
-    statuses: dict[str, int] = {}
-    for p in presses:
-        statuses[str(p.status)] = statuses.get(str(p.status), 0) + 1
+    statuses = status_counts(presses)
     last_answer_s = max(p.at_s + p.ms / 1000 for p in presses)
     return {
         "customers": len(presses),
         "window_s": BURST_WINDOW_S,
-        "flg_latency_ms": BURST_LATENCY_MS,
+        "flg_latency_ms": latency_ms,
         "started": len(ok),
         "errors": len(presses) - len(ok),
         "statuses": statuses,
@@ -175,9 +188,7 @@ def capacity_run(portal: Portal, keys: list[str], latency_ms: int) -> dict[str, 
     elapsed = time.perf_counter() - origin
     cpu_seconds = tree_cpu_seconds(portal.master) - cpu_before
     ok = [p.ms for p in presses if p.status == 303]
-    statuses: dict[str, int] = {}
-    for p in presses:
-        statuses[str(p.status)] = statuses.get(str(p.status), 0) + 1
+    statuses = status_counts(presses)
     slots = PORTAL_WORKERS * PORTAL_THREADS
     return {
         "flg_latency_ms": latency_ms,

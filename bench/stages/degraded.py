@@ -32,6 +32,8 @@ from bench.servers import Portal, close_breaker, sandbox_calls, set_fault
 from bench.stats import breaker_openings, percentile
 
 SLOW_S = FLG_TIMEOUT * 0.9  # a start this slow waited for FLG's timeout
+SAME_CUSTOMER_PRESSES = 10
+SAME_CUSTOMER = BURST_STARTS + 1  # a base customer no other part of this stage uses
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ def run(portal: Portal) -> Degraded:
     burst_before = sandbox_calls(portal.workspace)
     burst = start_burst(portal.url)
     burst["flg_calls"] = sandbox_calls(portal.workspace) - burst_before
+
+    say(f"One customer presses Book {SAME_CUSTOMER_PRESSES} times at once while FLG hangs…")
+    close_breaker(portal.workspace)
+    same_before = sandbox_calls(portal.workspace)
+    burst["one_customer"] = one_customer_presses(portal.url)
+    burst["one_customer"]["flg_calls"] = sandbox_calls(portal.workspace) - same_before
     set_fault(portal.workspace, "none")
     return Degraded(
         load=degraded,
@@ -148,4 +156,40 @@ def start_burst(portal: str) -> dict[str, Any]:
         "home_p50_ms": percentile(home, 50),
         "home_p95_ms": percentile(home, 95),
         "home_max_ms": round(max(home), 1) if home else None,
+    }
+
+
+def one_customer_presses(portal: str) -> dict[str, Any]:
+    """One customer's SAME_CUSTOMER_PRESSES presses of Book at the same moment (a frantic
+    double click, several tabs): all should be answered within one FLG timeout, together."""
+    client = clients.signed_in(portal, SAME_CUSTOMER)
+    token = clients.form_token(client.get(portal + "/", timeout=30).text)
+    ready = threading.Barrier(SAME_CUSTOMER_PRESSES)
+    answers: list[tuple[int, float]] = []
+
+    def press() -> None:
+        tab = requests.Session()  # one browser, several tabs: the same cookies
+        tab.cookies.update(client.cookies)
+        ready.wait()
+        began = time.monotonic()
+        answer = tab.post(
+            portal + f"/book/{TYPE_SLUG}/",
+            {"csrfmiddlewaretoken": token},
+            allow_redirects=False,
+            timeout=FLG_TIMEOUT * SAME_CUSTOMER_PRESSES + 30,
+        )
+        answers.append((answer.status_code, (time.monotonic() - began) * 1000))
+
+    pressers = [threading.Thread(target=press) for _ in range(SAME_CUSTOMER_PRESSES)]
+    for thread in pressers:
+        thread.start()
+    for thread in pressers:
+        thread.join()
+    times = [ms for _, ms in answers]
+    return {
+        "presses": len(answers),
+        "statuses": dict(Counter(str(status) for status, _ in answers)),
+        "flg_timeout_s": FLG_TIMEOUT,
+        "first_answer_ms": round(min(times), 1),
+        "last_answer_ms": round(max(times), 1),
     }

@@ -14,7 +14,7 @@ from appointments.models import AppointmentType
 from bench import report
 from bench.clients import TYPE_SLUG
 from bench.servers import Portal
-from bench.stages import burst
+from bench.stages import burst, campaign
 
 
 def signed_in_session(user) -> str:
@@ -58,6 +58,17 @@ def test_the_burst_prints_its_figures_as_a_table(capsys):
             "start_p95_ms": 690.0,
             "start_max_ms": 800.0,
             "last_answer_after_s": 5.6,
+            "slow_flg": {
+                "flg_latency_ms": 1000,
+                "started": 200,
+                "errors": 0,
+                "statuses": {"303": 200},
+                "flg_calls": 200,
+                "start_p50_ms": 1100.0,
+                "start_p95_ms": 1400.0,
+                "start_max_ms": 1600.0,
+                "last_answer_after_s": 6.2,
+            },
             "capacity": [
                 {
                     "flg_latency_ms": 200,
@@ -73,5 +84,42 @@ def test_the_burst_prints_its_figures_as_a_table(capsys):
     )
     out = capsys.readouterr().out
     assert "200 customers pressed Book within 5 s, FLG answering in 300 ms" in out
-    assert "started 200, errors 0" in out and "FLG calls 200" in out
+    assert "FLG 300 ms: started 200, errors 0" in out and "FLG calls 200" in out
+    assert "FLG 1000 ms: started 200, errors 0" in out and "p95 1400.0 ms" in out
     assert "60.1" in out and "80.0" in out
+
+
+def test_the_campaign_comes_in_waves_with_every_customer_in_the_window():
+    times = campaign.arrivals(2000, 300)
+    assert len(times) == 2000
+    assert times == sorted(times) and times[0] >= 0 and times[-1] <= 300
+    per_second = [0] * 300
+    for at in times:
+        per_second[min(int(at), 299)] += 1
+    # The waves: a peak second far above the mean of 6.7 a second.
+    assert max(per_second) >= 3 * 2000 / 300
+
+
+def test_the_campaign_prints_its_figures(capsys):
+    report.print_campaign(
+        {
+            "customers": 2000,
+            "seconds": 300,
+            "mean_presses_per_second": 6.7,
+            "peak_presses_per_second": 31,
+            "flg_latency_ms": 300,
+            "started": 2000,
+            "errors": 0,
+            "statuses": {"303": 2000},
+            "flg_calls": 2000,
+            "start_p50_ms": 380.0,
+            "start_p95_ms": 620.0,
+            "start_p99_ms": 800.0,
+            "start_max_ms": 1200.0,
+            "portal_cpu_ms_per_press": 6.1,
+            "home_p95_ms": 40.0,
+        }
+    )
+    out = capsys.readouterr().out
+    assert "2000 customers over 300 s (mean 6.7/s, peak 31/s)" in out
+    assert "started 2000, errors 0" in out and "portal CPU per press 6.1 ms" in out

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import pytest
 from django.utils import timezone
 
-from flg import breaker, errors, sessions
+from appointments import failures
+from flg import breaker, errors, sessions, transport
 from flg_sandbox import models as sandbox_models
 
 LEAD = "108123759"
@@ -208,14 +209,32 @@ def test_while_flg_has_not_failed_any_number_of_calls_may_wait_on_it():
 # --- The per-process cap on calls waiting on FLG --------------------------------------------
 
 
-def test_the_cap_refuses_a_call_beyond_it_at_once(flg, settings):
+def test_a_call_beyond_the_cap_waits_for_a_place_instead_of_being_refused(flg, settings):
+    # FLG is healthy but slow: the second call waits its turn and is made.
     settings.FLG_MAX_CONCURRENT_CALLS = 1
+    flg.fault("none", latency_ms=800)
+    first = calling()
+    time.sleep(0.3)  # the first call holds the one place, waiting on FLG
+
+    assert create().lead == LEAD
+    first.join(timeout=10)
+    assert first.error is None
+    assert flg.calls() == 2
+
+
+def test_a_call_that_waited_its_time_for_a_place_is_refused_as_busy(flg, settings, monkeypatch):
+    settings.FLG_MAX_CONCURRENT_CALLS = 1
+    monkeypatch.setattr(transport, "SLOT_WAIT", 0.3)
     flg.fault("hang", hang_seconds=3)
     waiting = calling()
     wait_until(lambda: flg.calls() == 1)
 
-    error = refused_at_once("FLG_MAX_CONCURRENT_CALLS")
-    assert error.retryable
+    started = time.monotonic()
+    with pytest.raises(errors.FlgBusy, match="FLG_MAX_CONCURRENT_CALLS") as raised:
+        create()
+    assert 0.3 <= time.monotonic() - started < 0.3 + FAST
+    assert raised.value.retryable
+    assert failures.customer_message(raised.value) == failures.BUSY_MESSAGE
     assert flg.calls() == 1
 
     waiting.join(timeout=10)
@@ -223,23 +242,50 @@ def test_the_cap_refuses_a_call_beyond_it_at_once(flg, settings):
     assert create().lead == LEAD
 
 
-def test_refusals_by_the_cap_do_not_count_toward_the_breaker(flg, settings):
+def test_beyond_the_waiting_calls_allowed_a_call_is_refused_at_once(flg, settings, monkeypatch):
+    # Waiting calls hold threads: only so many may wait, so pages keep theirs.
     settings.FLG_MAX_CONCURRENT_CALLS = 1
+    monkeypatch.setattr(transport, "MAX_SLOT_WAITERS", 1)
+    flg.fault("hang", hang_seconds=2)
+    calling_flg = calling()
+    wait_until(lambda: flg.calls() == 1)
+    waiting_for_a_place = calling()
+    time.sleep(0.2)
+
+    error = refused_at_once("already waiting")
+    assert isinstance(error, errors.FlgBusy)
+    calling_flg.join(timeout=10)
+    waiting_for_a_place.join(timeout=10)
+
+
+def test_refusals_by_the_cap_do_not_count_toward_the_breaker(flg, settings, monkeypatch):
+    settings.FLG_MAX_CONCURRENT_CALLS = 1
+    monkeypatch.setattr(transport, "SLOT_WAIT", 0.05)
     flg.fault("hang", hang_seconds=3)
     waiting = calling()
     wait_until(lambda: flg.calls() == 1)
     for _ in range(breaker.THRESHOLD + 1):
-        refused_at_once("FLG_MAX_CONCURRENT_CALLS")
+        with pytest.raises(errors.FlgBusy):
+            create()
     waiting.join(timeout=10)
     assert not breaker.is_open()
 
 
-def test_the_cap_defaults_below_gunicorns_thread_count(settings):
+def test_the_breaker_refuses_with_its_own_words(flg):
+    flg.fault("500")
+    fail_times(breaker.THRESHOLD)
+    error = refused_at_once("circuit breaker is open")
+    assert isinstance(error, errors.FlgBreakerOpen)
+    assert failures.customer_message(error) != failures.BUSY_MESSAGE
+    assert "not responding" in failures.customer_message(error)
+
+
+def test_the_cap_defaults_to_eight_below_gunicorns_thread_count(settings):
     from tests.helpers import gunicorn_config_from
 
     threads = gunicorn_config_from(SECRET_KEY="x" * 50)["threads"]
-    assert threads == 8
-    assert 1 <= settings.FLG_MAX_CONCURRENT_CALLS < threads
+    assert threads == 48
+    assert threads == settings.FLG_MAX_CONCURRENT_CALLS + 8
 
 
 # --- Without the cache ----------------------------------------------------------------------

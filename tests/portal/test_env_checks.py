@@ -156,9 +156,20 @@ def test_staff_two_factor_may_be_off_only_while_debugging(setenv):
 
 
 def test_a_database_entry_gets_the_portals_connection_options():
-    postgres = wiring.database_entry(env.parse_database_url("X", "postgres://u:p@db:5432/portal"))
-    assert postgres["CONN_MAX_AGE"] == 60
+    postgres = wiring.database_entry(
+        env.parse_database_url("X", "postgres://u:p@db:5432/portal"), threads=12
+    )
+    # A pool per process, as large as the threads that might each hold a row lock...
+    assert postgres["CONN_MAX_AGE"] == 0
+    assert postgres["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 12, "timeout": 10}
     assert postgres["CONN_HEALTH_CHECKS"] is True
+    # ...unless the start lock is in Redis: then starts waiting on FLG hold no connection.
+    shared = wiring.database_entry(
+        env.parse_database_url("X", "postgres://u:p@db:5432/portal"), threads=48, shared_cache=True
+    )
+    assert shared["OPTIONS"]["pool"]["max_size"] == wiring.POOL_WITH_SHARED_CACHE
+    assert wiring.cache_is_shared({"BACKEND": "bookingportal.cache.TolerantRedisCache"})
+    assert not wiring.cache_is_shared({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
     sqlite = wiring.database_entry(env.parse_database_url("X", "sqlite:////tmp/x.sqlite3"))
     assert sqlite["OPTIONS"] == {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
 

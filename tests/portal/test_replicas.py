@@ -292,3 +292,36 @@ def test_the_flg_circuit_breaker_opened_on_one_replica_holds_on_the_other(replic
     finally:
         replicas.fault("none", 300)
         replicas.breaker_reset()
+
+
+def test_one_customers_presses_on_both_replicas_share_one_call_while_flg_hangs(replicas):
+    # The replicas share the customer's lock through Redis: the presses queued behind the
+    # first one's call get its answer, instead of each calling FLG after it timed out.
+    browser = sign_in(replicas.a.url, 10)
+    token = form_token(browser, replicas.a.url)
+    before = replicas.flg_calls()
+    answers: list[tuple[int, float]] = []
+    ready = threading.Barrier(10)
+
+    def press_book(i: int) -> None:
+        tab = requests.Session()
+        tab.cookies.update(browser.cookies)
+        ready.wait()
+        clock = time.monotonic()
+        status = start(tab, (replicas.a, replicas.b)[i % 2].url, token).status_code
+        answers.append((status, time.monotonic() - clock))
+
+    replicas.fault("hang", 0)
+    try:
+        threads = [threading.Thread(target=press_book, args=(i,)) for i in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
+        assert [status for status, _ in answers] == [503] * 10
+        assert replicas.flg_calls() - before == 1
+        # One FLG timeout (5 s) for all of them, not one after another.
+        assert max(took for _, took in answers) < 2 * 5
+    finally:
+        replicas.fault("none", 300)
+        replicas.breaker_reset()
