@@ -77,9 +77,14 @@ def gated_database(transactional_db, customer):
     gate = Gate(params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432))
     saved = (params["HOST"], params["PORT"])
     connection.close()
+    # A pool (PostgreSQL) keeps the address it was made with: make a new one behind the gate.
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
     params["HOST"], params["PORT"] = "127.0.0.1", gate.port
     yield gate
     connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
     params["HOST"], params["PORT"] = saved
     gate.close()
 
