@@ -72,6 +72,7 @@ def main(n: int, out: Path) -> None:
             for _ in range(n):
                 call()
             cprofile.disable()
+            cprofile.dump_stats(out / f"profile-{name}.prof")  # for pstats' callers and callees
             pstats.Stats(cprofile, stream=stream).sort_stats("cumulative").print_stats(120)
         print(
             f"=== {name}: {cpu_ms:.2f} ms CPU per request (test client included), "
