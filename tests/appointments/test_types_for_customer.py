@@ -38,3 +38,14 @@ def test_a_customer_who_may_not_book_gets_none(types, customer, settings):
     settings.FLG_WEBHOOK_NO_BOOKING_STATUSES = ["Do not contact"]
     customer.flg_status = "do not contact"
     assert names(customer) == []
+
+
+def test_a_type_by_slug_only_when_the_customer_may_book_it(types, customer, other_customer):
+    survey = AppointmentType.objects.get(name="Home survey")
+    found = services.appointment_type_for_customer(customer=customer, slug=survey.slug)
+    assert found == survey
+    assert found.name == "Home survey"
+    assert services.appointment_type_for_customer(customer=other_customer, slug=survey.slug) is None
+    unknown = AppointmentType.objects.get(name="Unknown at FLG")
+    assert services.appointment_type_for_customer(customer=customer, slug=unknown.slug) is None
+    assert services.appointment_type_for_customer(customer=customer, slug="no-such-type") is None
