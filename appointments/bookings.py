@@ -9,14 +9,15 @@ said which: never the moment of the click shown as the appointment's time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import metrics
-from appointments.models import AppointmentSession, BookedVia, Customer
+from appointments.models import AppointmentSession, AppointmentType, BookedVia, Customer
 
 # The mail queue's kind for the confirmation (registered in AppointmentsConfig.ready()).
 EMAIL_KIND = "booking_confirmation"
@@ -120,31 +121,81 @@ def _booked(customer: Customer) -> Any:
     )
 
 
+# Home's four lists, as the parts of one query: a timed booking whose slot has not ended (soonest
+# first), an untimed one made in the last 30 days (newest first), a timed one whose slot has
+# ended (newest first) and an untimed one made before that (newest first). A start with no end
+# is in neither list. The SQL is written once per process: compiling the same query through the
+# ORM cost more CPU than the rest of the page (see docs/performance.md).
+UPCOMING_TIMED, UPCOMING_UNTIMED, PAST_TIMED, PAST_UNTIMED, NEITHER = range(5)
+PART_LIMITS = {UPCOMING_TIMED: 20, UPCOMING_UNTIMED: 10, PAST_TIMED: 10, PAST_UNTIMED: 10}
+
+
+@functools.cache
+def _home_sql() -> str:
+    session_meta, type_meta = AppointmentSession._meta, AppointmentType._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"s.{quote(f.column)}" for f in session_meta.concrete_fields if f.column)
+    return f"""
+        SELECT {columns}, t.{quote("name")} AS type_name, t.{quote("slug")} AS type_slug,
+               s.part AS part
+        FROM (
+            SELECT s.*, ROW_NUMBER() OVER (
+                PARTITION BY s.part
+                ORDER BY CASE WHEN s.part = {UPCOMING_TIMED} THEN s.slot_starts_at END ASC,
+                         CASE WHEN s.part = {PAST_TIMED} THEN s.slot_starts_at
+                              ELSE s.booked_at END DESC
+            ) AS part_rank
+            FROM (
+                SELECT b.*, CASE
+                    WHEN b.slot_starts_at IS NULL AND b.booked_at > %s THEN {UPCOMING_UNTIMED}
+                    WHEN b.slot_starts_at IS NULL THEN {PAST_UNTIMED}
+                    WHEN b.slot_ends_at IS NULL THEN {NEITHER}
+                    WHEN b.slot_ends_at > %s THEN {UPCOMING_TIMED}
+                    ELSE {PAST_TIMED}
+                END AS part
+                FROM {quote(session_meta.db_table)} b
+                WHERE b.customer_id = %s AND b.booked_at IS NOT NULL
+            ) s
+        ) s
+        JOIN {quote(type_meta.db_table)} t ON t.id = s.appointment_type_id
+        WHERE s.part_rank <= {max(PART_LIMITS.values())} AND s.part <> {NEITHER}
+        ORDER BY s.part, s.part_rank
+    """  # noqa: S608 (only the models' own table and column names and int constants; values are parameters)
+
+
+def bookings_home(
+    *, customer: Customer, now: dt.datetime | None = None
+) -> tuple[list[Any], list[Any]]:
+    """The customer's upcoming and past bookings (see bookings_upcoming, bookings_past) in one
+    query, each part numbered in its own order and cut to its limit."""
+    now = now or timezone.now()
+    moment = connection.ops.adapt_datetimefield_value
+    params = [moment(now - dt.timedelta(days=30)), moment(now), customer.pk]
+    parts: dict[int, list[Any]] = {number: [] for number in PART_LIMITS}
+    rows: Any = AppointmentSession.objects.raw(_home_sql(), params)
+    for row in rows:
+        if len(parts[row.part]) < PART_LIMITS[row.part]:
+            # The name and slug are all the lists show; the rest loads if ever asked for.
+            row.appointment_type = AppointmentType.from_db(
+                connection.alias,
+                ["id", "name", "slug"],
+                [row.appointment_type_id, row.type_name, row.type_slug],
+            )
+            parts[row.part].append(row)
+    upcoming = [*parts[UPCOMING_TIMED], *parts[UPCOMING_UNTIMED]]
+    past = [*parts[PAST_TIMED], *parts[PAST_UNTIMED]][: PART_LIMITS[PAST_TIMED]]
+    return upcoming, past
+
+
 def bookings_upcoming(*, customer: Customer, now: dt.datetime | None = None) -> list[Any]:
     """Bookings whose slot has not ended, soonest first; then those with no known time
     booked in the last 30 days, newest first (they may well be ahead)."""
-    now = now or timezone.now()
-    timed = _booked(customer).filter(slot_ends_at__gt=now).order_by("slot_starts_at")
-    untimed = (
-        _booked(customer)
-        .filter(slot_starts_at__isnull=True, booked_at__gt=now - dt.timedelta(days=30))
-        .order_by("-booked_at")
-    )
-    return [*timed[:20], *untimed[:10]]
+    return bookings_home(customer=customer, now=now)[0]
 
 
-def bookings_past(
-    *, customer: Customer, now: dt.datetime | None = None, limit: int = 10
-) -> list[Any]:
+def bookings_past(*, customer: Customer, now: dt.datetime | None = None) -> list[Any]:
     """Bookings whose slot has ended (or, time unknown, made over 30 days ago), newest first."""
-    now = now or timezone.now()
-    timed = _booked(customer).filter(slot_ends_at__lte=now).order_by("-slot_starts_at")
-    untimed = (
-        _booked(customer)
-        .filter(slot_starts_at__isnull=True, booked_at__lte=now - dt.timedelta(days=30))
-        .order_by("-booked_at")
-    )
-    return [*timed[:limit], *untimed[:limit]][:limit]
+    return bookings_home(customer=customer, now=now)[1]
 
 
 def booking_for_customer(*, customer: Customer, session_id: Any) -> AppointmentSession | None:

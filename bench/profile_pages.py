@@ -48,6 +48,8 @@ def main(n: int, out: Path) -> None:
             assert answer.status_code in (200, 303), (name, answer.status_code)
         with CaptureQueriesContext(connection) as queries:
             call()
+        # Read now: the log is the connection's, and emptied when it goes back to the pool.
+        count = len(queries.captured_queries)
         (out / f"profile-{name}-queries.txt").write_text(
             "\n".join(q["sql"] for q in queries.captured_queries) + "\n"
         )
@@ -72,10 +74,10 @@ def main(n: int, out: Path) -> None:
             for _ in range(n):
                 call()
             cprofile.disable()
+            cprofile.dump_stats(out / f"profile-{name}.prof")  # for pstats' callers and callees
             pstats.Stats(cprofile, stream=stream).sort_stats("cumulative").print_stats(120)
         print(
-            f"=== {name}: {cpu_ms:.2f} ms CPU per request (test client included), "
-            f"{len(queries.captured_queries)} queries"
+            f"=== {name}: {cpu_ms:.2f} ms CPU per request (test client included), {count} queries"
         )
 
 

@@ -87,8 +87,8 @@ SOLO_CACHE_PREFIX = "portal-settings"
 # Sessions live in the database alone, whatever the cache. Cached in Redis, a session signed
 # out while Redis was stalled kept its cached copy (the delete never reached Redis), and other
 # workers served it as signed in once Redis was back: signing out must be final. The cost is
-# one primary-key read a request (docs/security.md has the figure).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# one primary-key read a request (docs/security.md), built once per process (sessions.py).
+SESSION_ENGINE = "bookingportal.sessions"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

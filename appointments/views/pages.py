@@ -31,11 +31,12 @@ from flg.errors import FlgError
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
     types = services.appointment_types_for_customer(customer=customer)
+    upcoming, past = bookings.bookings_home(customer=customer)
     context = {
         "customer": customer,
         "types": types,
-        "upcoming": bookings.bookings_upcoming(customer=customer),
-        "past": bookings.bookings_past(customer=customer),
+        "upcoming": upcoming,
+        "past": past,
         "may_book": services.customer_may_book(customer=customer),
     }
     return render(request, "appointments/home.html", context)
