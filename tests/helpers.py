@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.exceptions import ImproperlyConfigured
 
 from tests.processes import ROOT, clean_env
 
@@ -93,3 +95,10 @@ def quick_hashers(hashers: list[str]) -> list[str]:
     default = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     quick = f"{__name__}.{QuickPBKDF2PasswordHasher.__name__}"
     return [quick if path == default else path for path in hashers]
+
+
+def refusal(call, *args: Any, **kwargs: Any) -> str:
+    """The ImproperlyConfigured sentence `call(*args, **kwargs)` stops with."""
+    with pytest.raises(ImproperlyConfigured) as refused:
+        call(*args, **kwargs)
+    return str(refused.value)

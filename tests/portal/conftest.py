@@ -121,3 +121,16 @@ def redis_cache(redis_server, settings):
 
     for alias in settings.CACHES:
         caches[alias].close()
+
+
+@pytest.fixture
+def setenv(monkeypatch):
+    """Set an environment variable for the test, or unset it with None."""
+
+    def set_(name: str, value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+    return set_

@@ -4,29 +4,12 @@ it stops start-up with for a bad one (settings.py and gunicorn.conf.py print tha
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
 from bookingportal import env
+from tests.helpers import refusal
 
 GOOD_TOKEN = "xV3q9Lr2TbN8wKc1Zp7Hd4Fj6Gs0Ma5E-new"
 HOW = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-def refusal(call, *args, **kwargs) -> str:
-    with pytest.raises(ImproperlyConfigured) as refused:
-        call(*args, **kwargs)
-    return str(refused.value)
-
-
-@pytest.fixture
-def setenv(monkeypatch):
-    def set_(name: str, value: str | None) -> None:
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
-
-    return set_
 
 
 @pytest.mark.parametrize(

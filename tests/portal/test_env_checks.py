@@ -7,30 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from django.core.exceptions import ImproperlyConfigured
-
 from bookingportal import env, wiring
 from bookingportal.logging_config import logging_config
+from tests.helpers import refusal
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def refusal(call, *args, **kwargs) -> str:
-    with pytest.raises(ImproperlyConfigured) as refused:
-        call(*args, **kwargs)
-    return str(refused.value)
-
-
-@pytest.fixture
-def setenv(monkeypatch):
-    def set_(name: str, value: str | None) -> None:
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
-
-    return set_
 
 
 def test_a_whole_number_may_have_a_ceiling(setenv):
