@@ -38,6 +38,7 @@ from django.contrib.auth import get_user_model
 from accounts import invites, links
 from appointments import booking_links
 from appointments.models import AppointmentType, Customer
+from privacy import emails as privacy_emails
 from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -61,6 +62,7 @@ print(json.dumps({
     ).url,
     "reset": f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/",
     "invite": invites.invite_url(user=user, base_url=""),
+    "delete": f"/your-data/delete/link/{privacy_emails.delete_link_token(user=user)}/",
 }))
 """
 
@@ -216,6 +218,7 @@ def test_no_token_reaches_any_line_gunicorn_writes(tmp_path: Path, database, lin
     assert "/book/consultation/link/[token]" in text
     assert "Service Unavailable: /flg/webhooks/leads/[token]/" in text
     assert "/sandbox/appointments/book/[token]" in text
+    assert "/your-data/delete/link/[token]/" in text
     # gunicorn's own error line about a request it refused, masked too.
     assert "Invalid HTTP header name: 'X/flg/webhooks/leads/[token]/'" in text
     # gunicorn's access log is off: the portal writes one line per request itself.
