@@ -14,7 +14,7 @@ COPY . .
 # it is in no layer's environment and signs nothing the running portal uses.
 RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=0 FLG_SANDBOX=0 ENV_FILE=/nonexistent \
     /venv/bin/python manage.py collectstatic --noinput \
-    && /venv/bin/python -m compileall -q bookingportal accounts appointments flg flg_sandbox outbox
+    && /venv/bin/python -m compileall -q bookingportal accounts appointments business flg flg_sandbox outbox precompiled privacy
 
 FROM python:3.12.8-slim-bookworm
 ENV PATH="/venv/bin:$PATH" \

@@ -8,15 +8,12 @@ per-customer lock, so double clicks, several tabs and several workers make one F
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import services as accounts
@@ -24,7 +21,6 @@ from appointments import failures, locks, metrics
 from appointments.models import (
     AppointmentSession,
     AppointmentType,
-    AppointmentTypeQuerySet,
     Customer,
     FlgFailure,
 )
@@ -43,101 +39,7 @@ class SessionLimitReached(Exception):
         self.retry_after = retry_after
 
 
-def customer_for_user(*, user: Any) -> Customer | None:
-    """The customer record linked to a signed-in user, or None when there is none yet."""
-    if not user.is_authenticated:
-        return None
-    try:
-        # Loaded with the user (settings.ACCOUNTS_USER_RELATED), so no query of its own.
-        customer: Customer = user.customer
-    except Customer.DoesNotExist:
-        return None
-    return customer
-
-
-def customer_may_book(*, customer: Customer) -> bool:
-    """False while FLG has the lead in a status of FLG_WEBHOOK_NO_BOOKING_STATUSES."""
-    status = customer.flg_status.strip().casefold()
-    return not status or status not in {
-        s.casefold() for s in settings.FLG_WEBHOOK_NO_BOOKING_STATUSES
-    }
-
-
-def _bookable(customer: Customer) -> AppointmentTypeQuerySet:
-    types = AppointmentType.objects.bookable_by(customer)
-    return types if customer_may_book(customer=customer) else types.none()
-
-
-# A lead group id and a slug no customer has: where the compiled queries below take theirs.
-_GROUP_PLACEHOLDER = -7_301_947
-_SLUG_PLACEHOLDER = "\x00slug"
-
-
-@functools.cache
-def _bookable_sql(with_group: bool, by_slug: bool) -> tuple[str, tuple[Any, ...]]:
-    """bookable_by's query (all the customer's types, or the first with a slug), compiled by
-    the ORM once per process: compiling it cost more CPU than running it, on every home page
-    and every Book press."""
-    template = Customer(lead_group_id=_GROUP_PLACEHOLDER if with_group else None)
-    types = AppointmentType.objects.bookable_by(template)
-    if by_slug:
-        types = types.filter(slug=_SLUG_PLACEHOLDER)[:1]
-    sql, params = types.query.sql_with_params()
-    return sql, tuple(params)
-
-
-def _bookable_types(customer: Customer, slug: str | None = None) -> list[AppointmentType]:
-    if not customer_may_book(customer=customer):
-        return []
-    sql, params = _bookable_sql(customer.lead_group_id is not None, slug is not None)
-    own = {_GROUP_PLACEHOLDER: customer.lead_group_id, _SLUG_PLACEHOLDER: slug}
-    values = [own.get(value, value) for value in params]
-    return list(AppointmentType.objects.raw(sql, values))
-
-
-def appointment_types_for_customer(*, customer: Customer) -> list[AppointmentType]:
-    """Active types the customer's lead may book: for all lead groups or for their own."""
-    return _bookable_types(customer)
-
-
-def appointment_type_for_customer(*, customer: Customer, slug: str) -> AppointmentType | None:
-    """The bookable type with this slug, or None when it does not exist or is not offered."""
-    found = _bookable_types(customer, slug)
-    return found[0] if found else None
-
-
-def session_for_customer(
-    *, customer: Customer, session_id: Any, slug: str, bookable_only: bool = True
-) -> AppointmentSession | None:
-    """The customer's own session at this address, or None (others' sessions do not exist).
-
-    Only for a type the customer may still book, unless `bookable_only` is off: a refresh of
-    one switched off or moved to another lead group since would create a session FLG refuses
-    or staff no longer offer.
-    """
-    sessions_ = AppointmentSession.objects.select_related("appointment_type").filter(
-        pk=session_id, customer=customer, appointment_type__slug=slug
-    )
-    if bookable_only:
-        sessions_ = sessions_.filter(appointment_type__in=_bookable(customer))
-    return sessions_.first()
-
-
-def session_with_bookable(
-    *, customer: Customer, session_id: Any, slug: str
-) -> tuple[AppointmentSession | None, bool]:
-    """The customer's own session at this address (None: others' sessions do not exist), and
-    whether its type is one they may still book; one query for the session page."""
-    session = (
-        AppointmentSession.objects.select_related("appointment_type")
-        .filter(pk=session_id, customer=customer, appointment_type__slug=slug)
-        .annotate(
-            bookable=Exists(_bookable(customer).order_by().filter(pk=OuterRef("appointment_type")))
-        )
-        .first()
-    )
-    return session, bool(session is not None and getattr(session, "bookable", False))
-
+# Which types a customer may book, and their sessions' reads: appointments.bookable.
 
 # --- Timing ----------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from bench.config import FLG_TIMEOUT, ROOT
 
 # What the servers run: a copy of the working tree taken at the start (see snapshot()).
 CODE = ["manage.py", "gunicorn.conf.py", "bookingportal", "appointments", "flg_sandbox"]
-CODE += ["flg", "accounts", "outbox", "business", "privacy", "templates", "static", "bench"]
+CODE += ["flg", "accounts", "outbox", "business", "privacy", "precompiled", "templates", "static"]
+CODE += ["bench"]
 # Packages being carved out of appointments/ (issue 10): copied once they exist, so the bench
 # runs on either side of that move.
 NOT_YET = {"flg", "accounts"}

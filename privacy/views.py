@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import links
 from accounts.views import not_linked
-from appointments import services
+from appointments import offered
 from appointments.models import Customer
 from privacy import audit, emails, erasure, export
 from privacy.models import Erasure
@@ -60,7 +60,7 @@ def _customer_view(
     @links.full_sign_in_required
     @never_cache
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        customer = services.customer_for_user(user=request.user)
+        customer = offered.customer_for_user(user=request.user)
         if customer is None or customer.erased_at is not None:
             return not_linked(request)
         return view(request, customer, *args, **kwargs)

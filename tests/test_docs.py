@@ -21,7 +21,8 @@ README_MAX_LINES = 250
 # What reads the environment: the settings, their parsers, gunicorn's configuration, and the
 # apps (a management command reading a password, say). Not the tests, the bench or the demo
 # scripts, whose variables are their own (docs/performance.md lists the bench's).
-APPS = ["accounts", "appointments", "bookingportal", "flg", "flg_sandbox", "outbox", "privacy"]
+APPS = ["accounts", "appointments", "bookingportal", "business", "flg", "flg_sandbox", "outbox"]
+APPS += ["precompiled", "privacy"]
 # A variable is only written (os.environ.setdefault / pop), or named for another program.
 NOT_READS = {"DJANGO_SETTINGS_MODULE"}
 # The reference's section for what the deploy files read, not the portal (docker-compose.yml).

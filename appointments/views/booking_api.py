@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts import links
-from appointments import bookings, failures, services
+from appointments import bookings, failures, offered, services
 from appointments.models import AppointmentSession, BookedVia, Customer
 from appointments.views.common import (
     BOOKED_MESSAGE,
@@ -62,7 +62,7 @@ def session_json(
         def wrapper(request: HttpRequest, slug: str, session_id: uuid.UUID) -> JsonResponse:
             if not request.user.is_authenticated:
                 return json_error("signed_out", SIGNED_OUT_MESSAGE, 401)
-            customer = services.customer_for_user(user=request.user)
+            customer = offered.customer_for_user(user=request.user)
             if customer is None:
                 return json_error("not_linked", NOT_LINKED_MESSAGE, 403)
             if bookable:
@@ -70,9 +70,9 @@ def session_json(
                 if links.booking_session_revoked(request, revision=revision):
                     links.booking_session_end(request)
                     return json_error("signed_out", links.BOOKING_LINK_REVOKED_MESSAGE, 401)
-                if not services.customer_may_book(customer=customer):
+                if not offered.customer_may_book(customer=customer):
                     return json_error("contact_us", CONTACT_US_MESSAGE, 403)
-            session = services.session_for_customer(
+            session = offered.session_for_customer(
                 customer=customer, session_id=session_id, slug=slug, bookable_only=bookable
             )
             if session is None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts import links
 from accounts.views import not_linked
-from appointments import failures, services
+from appointments import failures, offered, services
 from appointments.models import AppointmentSession, Customer
 from flg.errors import FlgError
 
@@ -44,7 +44,7 @@ def customer_required(view: CustomerView) -> Callable[..., HttpResponse]:
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        customer = services.customer_for_user(user=request.user)
+        customer = offered.customer_for_user(user=request.user)
         if customer is None:
             return not_linked(request)
         if links.booking_session_revoked(request, revision=customer.booking_links_revision):

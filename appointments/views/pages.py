@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import links
-from appointments import booking_links, bookings, ics, services
+from appointments import booking_links, bookings, ics, offered, services
 from appointments.models import AppointmentSession, AppointmentType, Customer, FlgFailure
 from appointments.views.common import (
     contact_us_page,
@@ -30,14 +30,14 @@ from flg.errors import FlgError
 @require_GET
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
-    types = services.appointment_types_for_customer(customer=customer)
+    types = offered.appointment_types_for_customer(customer=customer)
     upcoming, past = bookings.bookings_home(customer=customer)
     context = {
         "customer": customer,
         "types": types,
         "upcoming": upcoming,
         "past": past,
-        "may_book": services.customer_may_book(customer=customer),
+        "may_book": offered.customer_may_book(customer=customer),
     }
     return render(request, "appointments/home.html", context)
 
@@ -60,9 +60,9 @@ def booking_calendar(
 @require_http_methods(["GET", "POST"])
 @customer_required
 def session_start(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
-    if not services.customer_may_book(customer=customer):
+    if not offered.customer_may_book(customer=customer):
         return contact_us_page(request)
-    appointment_type = services.appointment_type_for_customer(customer=customer, slug=slug)
+    appointment_type = offered.appointment_type_for_customer(customer=customer, slug=slug)
     if appointment_type is None:
         raise Http404("No such appointment type for this customer.")
     if request.method == "GET":
@@ -116,7 +116,7 @@ def _booking_link_spent(
         if appointment_type is not None:
             owner = booking_links.booking_link_owner(token=token, appointment_type=appointment_type)
         customer = Customer.objects.filter(user=owner).first() if owner else None
-        if customer is None or not services.appointment_type_for_customer(
+        if customer is None or not offered.appointment_type_for_customer(
             customer=customer, slug=appointment_type.slug if appointment_type else ""
         ):
             next_url = ""  # not a type they may book (any more): home instead
@@ -152,7 +152,7 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type, customer = _booking_link_page(request, slug, token)
     if appointment_type is None or customer is None:
         return _booking_link_spent(request, appointment_type, token)
-    if not services.customer_may_book(customer=customer):
+    if not offered.customer_may_book(customer=customer):
         return contact_us_page(request)
     if request.method == "GET":
         context = {
@@ -171,13 +171,13 @@ def booking_link_start(request: HttpRequest, slug: str) -> HttpResponse:
 def session_page(
     request: HttpRequest, customer: Customer, slug: str, session_id: uuid.UUID
 ) -> HttpResponse:
-    session, bookable = services.session_with_bookable(
+    session, bookable = offered.session_with_bookable(
         customer=customer, session_id=session_id, slug=slug
     )
     if session is not None and session.is_booked:
         # Booked: the confirmation, never a fresh screen inviting a second booking.
         return render(request, "appointments/booked.html", _booked_context(session))
-    if not services.customer_may_book(customer=customer):
+    if not offered.customer_may_book(customer=customer):
         return contact_us_page(request)
     if session is None or not bookable:
         raise Http404("No such session for this customer.")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from appointments import services, type_checks
+from appointments import offered, type_checks
 from appointments.models import AppointmentType
 from flg import connection
 from flg_sandbox import models as sandbox_models
@@ -59,7 +59,7 @@ def test_saving_a_type_flg_knows_says_so_and_creates_no_session(
     assert saved.flg_check == FlgCheck.KNOWN
     assert saved.flg_checked_at is not None
     assert not sandbox_models.Session.objects.exists()
-    assert saved in services.appointment_types_for_customer(customer=customer)
+    assert saved in offered.appointment_types_for_customer(customer=customer)
 
 
 def test_saving_a_type_flg_does_not_know_warns_and_customers_never_see_it(
@@ -77,7 +77,7 @@ def test_saving_a_type_flg_does_not_know_warns_and_customers_never_see_it(
     assert saved.flg_check == FlgCheck.UNKNOWN
     assert "could not be found" in saved.flg_check_note
     assert not sandbox_models.Session.objects.exists()
-    assert saved not in services.appointment_types_for_customer(customer=customer)
+    assert saved not in offered.appointment_types_for_customer(customer=customer)
     home = customer_client.get("/")
     assert "Kitchen visit" not in home.content.decode()
     started = customer_client.post(reverse("session_start", kwargs={"slug": saved.slug}))
@@ -99,7 +99,7 @@ def test_when_flg_is_down_the_type_is_saved_and_staff_are_told_it_could_not_be_c
     assert saved.flg_check == FlgCheck.NOT_CHECKED
     assert saved.flg_check_note.startswith("Could not check on ")
     # Not found unknown, so still offered: an outage never hides a type.
-    assert saved in services.appointment_types_for_customer(customer=customer)
+    assert saved in offered.appointment_types_for_customer(customer=customer)
 
 
 def test_a_check_that_cannot_tell_keeps_the_last_verdict_for_the_same_id(sandbox, type_for_all):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from appointments import services
+from appointments import offered
 from appointments.models import AppointmentType
 from tests.conftest import make_customer
 
@@ -22,7 +22,7 @@ def types(type_for_all, type_for_homeowners, type_for_landlords):
 
 
 def names(customer):
-    return [t.name for t in services.appointment_types_for_customer(customer=customer)]
+    return [t.name for t in offered.appointment_types_for_customer(customer=customer)]
 
 
 def test_each_customer_gets_what_the_orm_gives(types, customer, other_customer):
@@ -42,10 +42,10 @@ def test_a_customer_who_may_not_book_gets_none(types, customer, settings):
 
 def test_a_type_by_slug_only_when_the_customer_may_book_it(types, customer, other_customer):
     survey = AppointmentType.objects.get(name="Home survey")
-    found = services.appointment_type_for_customer(customer=customer, slug=survey.slug)
+    found = offered.appointment_type_for_customer(customer=customer, slug=survey.slug)
     assert found == survey
     assert found.name == "Home survey"
-    assert services.appointment_type_for_customer(customer=other_customer, slug=survey.slug) is None
+    assert offered.appointment_type_for_customer(customer=other_customer, slug=survey.slug) is None
     unknown = AppointmentType.objects.get(name="Unknown at FLG")
-    assert services.appointment_type_for_customer(customer=customer, slug=unknown.slug) is None
-    assert services.appointment_type_for_customer(customer=customer, slug="no-such-type") is None
+    assert offered.appointment_type_for_customer(customer=customer, slug=unknown.slug) is None
+    assert offered.appointment_type_for_customer(customer=customer, slug="no-such-type") is None
