@@ -90,6 +90,8 @@ def templates(directory: Path) -> list[dict[str, Any]]:
                     "django.contrib.messages.context_processors.messages",
                     "bookingportal.context_processors.portal",
                 ],
+                # {% url %}, remembered per process (every page's layout has ten).
+                "builtins": ["bookingportal.template_builtins"],
             },
         },
     ]

@@ -143,3 +143,28 @@ def test_staff_download_a_customers_data_for_a_request_and_it_is_recorded(seeded
     assert data[str(seeded.customer.pk)]["account"]["email"] == EMAIL
     entry = LogEntry.objects.get(additional_data__event=audit.DATA_DOWNLOADED)
     assert (entry.actor, entry.additional_data["by"]) == (boss, "staff")
+
+
+def test_an_entry_names_who_and_the_address_the_portal_believes(staff, boss, type_for_all):
+    # The request's own address; an X-Forwarded-For from a client that is no trusted proxy
+    # (TRUSTED_PROXIES is empty in tests) is not believed.
+    url = reverse("admin:appointments_appointmenttype_change", args=[type_for_all.pk])
+    form = {
+        "flg_id": str(type_for_all.flg_id),
+        "name": "Second consultation",
+        "slug": type_for_all.slug,
+        "is_active": "on",
+        "sort_order": 0,
+    }
+    answer = staff.post(url, form, REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert answer.status_code == 302
+    entry = LogEntry.objects.get_for_object(type_for_all).get(action=LogEntry.Action.UPDATE)
+    assert (entry.actor, entry.actor_email, entry.remote_addr) == (boss, boss.email, "192.0.2.7")
+
+
+def test_an_entry_written_outside_a_request_names_nobody(type_for_all):
+    # The worker's and the commands' changes: no request, so no actor and no address.
+    type_for_all.name = "Changed by a job"
+    type_for_all.save()
+    entry = LogEntry.objects.get_for_object(type_for_all).get(action=LogEntry.Action.UPDATE)
+    assert (entry.actor, entry.remote_addr) == (None, None)
