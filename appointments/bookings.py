@@ -163,6 +163,29 @@ def _home_sql() -> str:
     """  # noqa: S608 (only the models' own table and column names and int constants; values are parameters)
 
 
+@functools.cache
+def _home_columns(vendor: str) -> tuple[list[str], list[tuple[int, Any]]]:
+    """The session columns _home_sql selects, and how the database's values become the
+    fields' (SQLite's text to datetimes and UUIDs; PostgreSQL's driver already does it)."""
+    fields = [f for f in AppointmentSession._meta.concrete_fields if f.column]
+    converters = []
+    for position, field in enumerate(fields):
+        column = field.get_col(AppointmentSession._meta.db_table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((position, _chain(found, column)))
+    return [f.attname for f in fields], converters
+
+
+def _chain(converters: list[Any], column: Any) -> Any:
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, column, connection)
+        return value
+
+    return convert
+
+
 def bookings_home(
     *, customer: Customer, now: dt.datetime | None = None
 ) -> tuple[list[Any], list[Any]]:
@@ -171,17 +194,25 @@ def bookings_home(
     now = now or timezone.now()
     moment = connection.ops.adapt_datetimefield_value
     params = [moment(now - dt.timedelta(days=30)), moment(now), customer.pk]
+    names, converters = _home_columns(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(_home_sql(), params)
+        rows = cursor.fetchall()
     parts: dict[int, list[Any]] = {number: [] for number in PART_LIMITS}
-    rows: Any = AppointmentSession.objects.raw(_home_sql(), params)
     for row in rows:
-        if len(parts[row.part]) < PART_LIMITS[row.part]:
-            # The name and slug are all the lists show; the rest loads if ever asked for.
-            row.appointment_type = AppointmentType.from_db(
-                connection.alias,
-                ["id", "name", "slug"],
-                [row.appointment_type_id, row.type_name, row.type_slug],
-            )
-            parts[row.part].append(row)
+        *values, type_name, type_slug, part = row
+        if len(parts[part]) >= PART_LIMITS[part]:
+            continue
+        for position, convert in converters:
+            values[position] = convert(values[position])
+        booking = AppointmentSession.from_db(connection.alias, names, values)
+        # The name and slug are all the lists show; the rest loads if ever asked for.
+        booking.appointment_type = AppointmentType.from_db(
+            connection.alias,
+            ["id", "name", "slug"],
+            [booking.appointment_type_id, type_name, type_slug],
+        )
+        parts[part].append(booking)
     upcoming = [*parts[UPCOMING_TIMED], *parts[UPCOMING_UNTIMED]]
     past = [*parts[PAST_TIMED], *parts[PAST_UNTIMED]][: PART_LIMITS[PAST_TIMED]]
     return upcoming, past
