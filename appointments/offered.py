@@ -101,12 +101,8 @@ def session_for_customer(
     one switched off or moved to another lead group since would create a session FLG refuses
     or staff no longer offer.
     """
-    sessions_ = AppointmentSession.objects.select_related("appointment_type").filter(
-        pk=session_id, customer=customer, appointment_type__slug=slug
-    )
-    if bookable_only:
-        sessions_ = sessions_.filter(appointment_type__in=_bookable(customer))
-    return sessions_.first()
+    session, bookable = session_with_bookable(customer=customer, session_id=session_id, slug=slug)
+    return session if bookable or not bookable_only else None
 
 
 def _session_page_query(session: uuid.UUID, customer: int, slug: str, group: int | None) -> Any:

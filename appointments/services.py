@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,6 +28,7 @@ from appointments.models import (
 )
 from flg import sessions
 from flg.errors import FlgError
+from precompiled import Precompiled
 
 REUSE_WINDOW = dt.timedelta(seconds=30)
 SESSION_RATE_WINDOW = 60
@@ -76,6 +79,44 @@ def _take_rate_slot(customer: Customer) -> None:
 # --- Use-cases -------------------------------------------------------------------------------
 
 
+def _recent_query(
+    customer: int,
+    kind: int,
+    since: dt.datetime,
+    closes_after: dt.datetime,
+    replaced_at: dt.datetime | None = None,
+    replaced: uuid.UUID | None = None,
+) -> Any:
+    recent = AppointmentSession.objects.filter(
+        customer_id=customer,
+        appointment_type_id=kind,
+        created_at__gte=since,
+        closes_at__gt=closes_after,
+        # A session booked on is spent: FLG has closed it.
+        booked_at__isnull=True,
+    )
+    if replaced is not None:
+        # Only a session newer than the one being replaced (another tab's refresh) will do.
+        recent = recent.filter(created_at__gt=replaced_at).exclude(pk=replaced)
+    return recent.order_by("-created_at")[:1]
+
+
+# A start's look for a session to reuse, built once per process (placeholders no call has).
+_PLACEHOLDERS: dict[str, Any] = {
+    "customer": -1_730_194_801,
+    "kind": -1_730_194_802,
+    "since": dt.datetime(1901, 1, 1, 1, 1, 1, 101, tzinfo=dt.UTC),
+    "closes_after": dt.datetime(1902, 2, 2, 2, 2, 2, 202, tzinfo=dt.UTC),
+}
+_RECENT = Precompiled(_recent_query, **_PLACEHOLDERS)
+_RECENT_REPLACING = Precompiled(
+    _recent_query,
+    **_PLACEHOLDERS,
+    replaced_at=dt.datetime(1903, 3, 3, 3, 3, 3, 303, tzinfo=dt.UTC),
+    replaced=uuid.UUID("00000000-0000-4000-8000-00000000b00d"),
+)
+
+
 def _reusable_session(
     *,
     customer: Customer,
@@ -83,18 +124,18 @@ def _reusable_session(
     now: dt.datetime,
     replacing: AppointmentSession | None,
 ) -> AppointmentSession | None:
-    recent = AppointmentSession.objects.select_related("appointment_type").filter(
-        customer=customer,
-        appointment_type=appointment_type,
-        created_at__gte=now - REUSE_WINDOW,
-        closes_at__gt=now + refresh_margin(),
-        # A session booked on is spent: FLG has closed it.
-        booked_at__isnull=True,
+    query = _RECENT if replacing is None else _RECENT_REPLACING
+    found = query.first(
+        customer=customer.pk,
+        kind=appointment_type.pk,
+        since=now - REUSE_WINDOW,
+        closes_after=now + refresh_margin(),
+        replaced_at=replacing.created_at if replacing is not None else None,
+        replaced=replacing.pk if replacing is not None else None,
     )
-    if replacing is not None:
-        # Only a session newer than the one being replaced (another tab's refresh) will do.
-        recent = recent.filter(created_at__gt=replacing.created_at).exclude(pk=replacing.pk)
-    return recent.order_by("-created_at").first()
+    if found is not None:
+        found.appointment_type = appointment_type  # the caller's, with what it has loaded
+    return found
 
 
 def failure_record(
