@@ -28,7 +28,7 @@ import requests
 
 from bench import database, processes, servers, workspace
 from bench.config import OUT, SANDBOX_THREADS, SANDBOX_WORKERS
-from bench.procfs import children, tree_cpu_seconds
+from bench.procfs import CLOCK_TICKS, children, stat, tree_cpu_seconds
 from bench.report import say
 
 CALLS = 300
@@ -107,23 +107,46 @@ def http_costs(master: int, url: str, calls: int, latency_ms: int = 0) -> dict[s
     best: dict[str, float] = {}
     for _ in range(ROUNDS):
         workers = set(children(master))
-        before = tree_cpu_seconds(master)
+        before, database_before = tree_cpu_seconds(master), database_cpu_seconds()
         walls = []
         for _ in range(calls):
             clock = time.perf_counter()
             client.post(url, data=payload, headers=headers, timeout=10).raise_for_status()
             walls.append(time.perf_counter() - clock - latency_ms / 1000)
         used = tree_cpu_seconds(master) - before
+        database_used = database_cpu_seconds() - database_before
         if set(children(master)) != workers:
             continue  # a worker recycled by max_requests: its boot is in the sum
         cpu_ms = used / calls * 1000
         if not best or cpu_ms < best["server_cpu_ms_per_call"]:
             best = {
                 "server_cpu_ms_per_call": round(cpu_ms, 2),
+                "database_cpu_ms_per_call": round(database_used / calls * 1000, 2),
                 "wall_p50_ms": round(statistics.median(walls) * 1000, 2),
                 "wall_mean_ms": round(statistics.fmean(walls) * 1000, 2),
             }
     return best
+
+
+def database_cpu_seconds() -> float:
+    """CPU of the PostgreSQL backends serving the bench's database (the sandbox's pool keeps
+    its connections, so the same backends serve a whole round); 0 on SQLite."""
+    if not database.postgres_wanted():
+        return 0.0
+    import psycopg
+
+    with psycopg.connect(database.PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database.PG_NAME]
+        ).fetchall()
+    total = 0
+    for (pid,) in pids:
+        try:
+            fields = stat(pid)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
 def in_process(calls: int, out: Path) -> None:
