@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from flg_sandbox.models import AccessKey, ApiCall, AppointmentType, Fault, Lead, Session
+from flg_sandbox import queries
+from flg_sandbox.models import ApiCall, Fault, Lead, Session
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 SLOT_DAYS = 3
@@ -57,9 +58,21 @@ def fault_clear() -> Fault:
     return fault_set(mode=Fault.Mode.NONE)
 
 
+def fault_take(fault: Fault) -> str:
+    """The fault mode to apply to a call, from the row read as it arrived (call_read).
+
+    Only a fault limited to a number of `times` writes: it is taken again under the row's lock,
+    so that calls at once use up exactly that many.
+    """
+    if fault.mode == Fault.Mode.NONE:
+        return Fault.Mode.NONE
+    if fault.times is None:
+        return fault.mode
+    return _fault_take_limited()
+
+
 @transaction.atomic
-def fault_take() -> str:
-    """The fault mode to apply to this request, using up one of `times` when it is limited."""
+def _fault_take_limited() -> str:
     fault = Fault.objects.select_for_update().filter(pk=1).first()
     if fault is None or fault.mode == Fault.Mode.NONE:
         return Fault.Mode.NONE
@@ -81,7 +94,14 @@ def api_call_count() -> int:
 def api_call_record(
     *, status: int, lead: str = "", appointment_type: str = "", fault: str = ""
 ) -> None:
-    ApiCall.objects.create(
+    """Count one call (the bench and the tests read the count back)."""
+    queries.insert(
+        _api_call(status=status, lead=lead, appointment_type=appointment_type, fault=fault)
+    )
+
+
+def _api_call(*, status: int, lead: str, appointment_type: str, fault: str = "") -> ApiCall:
+    return ApiCall(
         status=status, lead=lead[:200], appointment_type=appointment_type[:200], fault=fault
     )
 
@@ -93,12 +113,39 @@ def bearer_key(header: str) -> str | None:
     return key.strip()
 
 
-def session_create(*, key: str | None, body: object) -> Session:
-    """FLG's checks in FLG's order (401, then 403, then 400), then a new session."""
-    access = AccessKey.objects.filter(key=key).first() if key else None
-    if access is None:
+def call_read(*, key: str | None, body: object) -> queries.CallRead:
+    """Everything a call to the API reads, in one query as it arrives: the fault in force, the
+    key, and the type and lead the body names (the checks themselves are session_create's)."""
+    lead_id = type_id = None
+    if isinstance(body, dict):
+        if body.get("lead") not in (None, ""):
+            lead_id = str(body["lead"]).strip()
+        try:
+            type_id = uuid.UUID(str(body.get("appointmentType", "")).strip())
+        except ValueError:
+            type_id = None
+    return queries.call_read(key=key, lead_id=lead_id, type_id=type_id)
+
+
+def session_create(
+    *, call: queries.CallRead, body: object, lead: str, appointment_type: str
+) -> Session:
+    """FLG's checks in FLG's order (401, then 403, then 400), then a new session. The call is
+    counted either way (`lead` and `appointment_type` as it gave them); with the session it
+    made, in the same round trip."""
+    try:
+        session = _session_checked(call=call, body=body)
+    except ApiRefusal as refusal:
+        api_call_record(status=refusal.status, lead=lead, appointment_type=appointment_type)
+        raise
+    queries.insert(session, _api_call(status=200, lead=lead, appointment_type=appointment_type))
+    return session
+
+
+def _session_checked(*, call: queries.CallRead, body: object) -> Session:
+    if call.key_allows is None:
         raise ApiRefusal(401, "The authorization token or key is invalid.")
-    if not access.allow_appointments:
+    if not call.key_allows:
         raise ApiRefusal(403, "The key does not have access to Appointments.")
     if not isinstance(body, dict):
         raise ApiRefusal(400, "The request body must be a JSON object.")
@@ -108,37 +155,29 @@ def session_create(*, key: str | None, body: object) -> Session:
         raise ApiRefusal(400, "The appointment type or lead were not specified.")
     # The type first, then the lead: FLG's document names them in that order, and a portal can
     # then learn whether a type id is known without a session (flg.connection.type_check).
-    try:
-        type_uuid = uuid.UUID(str(type_id).strip())
-    except ValueError:
-        raise ApiRefusal(400, "The appointment type could not be found.") from None
-    appointment_type = AppointmentType.objects.filter(pk=type_uuid).first()
-    if appointment_type is None:
+    if call.type_id is None:
         raise ApiRefusal(400, "The appointment type could not be found.")
-    lead = Lead.objects.filter(lead_id=str(lead_id).strip()).first()
+    lead = call.lead
     # Only a lead id FLG could hold (digits) is learned on first use.
     learnable = settings.FLG_SANDBOX_AUTO_LEADS and str(lead_id).strip().isdigit()
     if lead is None and not learnable:
         raise ApiRefusal(400, "The lead could not be found.")
     if settings.FLG_SANDBOX_AUTO_LEADS and (lead is None or lead.lead_group_id is None):
-        lead = lead_learn(lead_id=str(lead_id).strip(), appointment_type=appointment_type)
+        lead = lead_learn(lead_id=str(lead_id).strip(), lead_group_id=call.type_group_id)
     if lead is None:  # not reached: refused above unless leads are learned
         raise ApiRefusal(400, "The lead could not be found.")
-    if (
-        appointment_type.lead_group_id is not None
-        and appointment_type.lead_group_id != lead.lead_group_id
-    ):
+    if call.type_group_id is not None and call.type_group_id != lead.lead_group_id:
         raise ApiRefusal(400, "The lead's lead group does not match the appointment's lead group.")
     now = timezone.now()
-    return Session.objects.create(
+    return Session(
         lead=lead,
-        appointment_type=appointment_type,
+        appointment_type_id=call.type_id,
         created_at=now,
         closes_at=now + dt.timedelta(seconds=settings.FLG_SANDBOX_SESSION_TTL),
     )
 
 
-def lead_learn(*, lead_id: str, appointment_type: AppointmentType) -> Lead:
+def lead_learn(*, lead_id: str, lead_group_id: int | None) -> Lead:
     """Demo mode (FLG_SANDBOX_AUTO_LEADS): a lead the sandbox has not met is created on first
     use, in the lead group of the type it asks for, so any customer a newcomer adds can book.
 
@@ -148,8 +187,8 @@ def lead_learn(*, lead_id: str, appointment_type: AppointmentType) -> Lead:
     lead, _ = Lead.objects.get_or_create(
         lead_id=lead_id[:20], defaults={"name": "Created on first use"}
     )
-    if lead.lead_group_id is None and appointment_type.lead_group_id is not None:
-        lead.lead_group_id = appointment_type.lead_group_id
+    if lead.lead_group_id is None and lead_group_id is not None:
+        lead.lead_group_id = lead_group_id
         lead.save(update_fields=["lead_group_id"])
     return lead
 

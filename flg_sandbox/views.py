@@ -54,19 +54,21 @@ def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
 @csrf_exempt
 @require_POST
 def api_sessions(request: HttpRequest) -> HttpResponse:
-    fault = services.fault_current()
-    if fault.latency_ms:
-        # The connection goes back first: a stand-in FLG slowed down for a benchmark must not
-        # hold a database connection per waiting call (the portal's own need them).
-        connection.close()
-        time.sleep(fault.latency_ms / 1000)
-    mode = services.fault_take()
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         body = None
     lead = str(body.get("lead", "")) if isinstance(body, dict) else ""
     type_id = str(body.get("appointmentType", "")) if isinstance(body, dict) else ""
+    key = services.bearer_key(request.headers.get("Authorization", ""))
+    call = services.call_read(key=key, body=body)
+    fault = call.fault
+    if fault.latency_ms:
+        # The connection goes back first: a stand-in FLG slowed down for a benchmark must not
+        # hold a database connection per waiting call (the portal's own need them).
+        connection.close()
+        time.sleep(fault.latency_ms / 1000)
+    mode = services.fault_take(fault)
 
     injected = _fault_response(mode, fault)
     if injected is not None and mode != Fault.Mode.HANG:
@@ -76,14 +78,11 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
     if injected is not None:
         return injected
 
-    key = services.bearer_key(request.headers.get("Authorization", ""))
     try:
-        session = services.session_create(key=key, body=body)
+        session = services.session_create(call=call, body=body, lead=lead, appointment_type=type_id)
     except services.ApiRefusal as refusal:
-        services.api_call_record(status=refusal.status, lead=lead, appointment_type=type_id)
         return JsonResponse({"message": refusal.message}, status=refusal.status)
 
-    services.api_call_record(status=200, lead=lead, appointment_type=type_id)
     public_url = request.build_absolute_uri(reverse("flg_sandbox:book", args=[session.token]))
     return JsonResponse(
         {
