@@ -2,10 +2,12 @@
 
 The bench reports a start's time beyond the latency the sandbox injects; part of that is the
 sandbox's own work, which a real FLG would not add. This starts the sandbox alone under gunicorn
-with the bench's settings and database, injects no latency, and prints, for the appointment
-sessions endpoint: the CPU its processes spend per call (counted at the server, as
-bench/stages/cpu.py counts the portal's), the wall time per call made one after another, and
-the SQL queries per call (in-process, Django's test client). The in-process half also writes a
+with the bench's settings and database and prints, for the appointment sessions endpoint: the
+CPU its processes spend per call (counted at the server, as bench/stages/cpu.py counts the
+portal's) and the CPU of the PostgreSQL backends serving it, the wall time per call made one
+after another, and the SQL queries per call (in-process, Django's test client). Once with no
+injected latency, once with LATENCY_MS: a call then gives its connection back while it waits,
+and wakes to cold caches, as every call in the bench does. The in-process half also writes a
 cProfile of N calls to bench/out/sandbox-cost/.
 
 Give it a database and Redis db of its own when others share the servers:
