@@ -54,6 +54,21 @@ def _fault_response(mode: str, fault: Fault) -> HttpResponse | None:
 @csrf_exempt
 @require_POST
 def api_sessions(request: HttpRequest) -> HttpResponse:
+    # An injected latency is FLG's answer time: the answer leaves that long after the call
+    # came, the stand-in's own work included (a real FLG's latency includes its own), so a
+    # benchmark's "FLG took 200 ms" is FLG's 200 ms and not the sandbox's work on top.
+    arrived = time.monotonic()
+    response, latency_ms = _api_answer(request)
+    if latency_ms:
+        # The connection goes back first: a stand-in FLG slowed down for a benchmark must not
+        # hold a database connection per waiting call (the portal's own need them).
+        connection.close()
+        time.sleep(max(0.0, arrived + latency_ms / 1000 - time.monotonic()))
+    return response
+
+
+def _api_answer(request: HttpRequest) -> tuple[HttpResponse, int]:
+    """The answer, and the latency (ms) injected into it."""
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
@@ -63,11 +78,6 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
     key = services.bearer_key(request.headers.get("Authorization", ""))
     call = services.call_read(key=key, body=body)
     fault = call.fault
-    if fault.latency_ms:
-        # The connection goes back first: a stand-in FLG slowed down for a benchmark must not
-        # hold a database connection per waiting call (the portal's own need them).
-        connection.close()
-        time.sleep(fault.latency_ms / 1000)
     mode = services.fault_take(fault)
 
     injected = _fault_response(mode, fault)
@@ -76,12 +86,13 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
             status=injected.status_code, lead=lead, appointment_type=type_id, fault=mode
         )
     if injected is not None:
-        return injected
+        return injected, fault.latency_ms
 
     try:
         session = services.session_create(call=call, body=body, lead=lead, appointment_type=type_id)
     except services.ApiRefusal as refusal:
-        return JsonResponse({"message": refusal.message}, status=refusal.status)
+        answer = JsonResponse({"message": refusal.message}, status=refusal.status)
+        return answer, fault.latency_ms
 
     public_url = request.build_absolute_uri(reverse("flg_sandbox:book", args=[session.token]))
     return JsonResponse(
@@ -92,7 +103,7 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
             "closesAt": services.format_closes_at(session.closes_at),
             "publicUrl": public_url,
         }
-    )
+    ), fault.latency_ms
 
 
 @csrf_exempt

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -190,6 +191,33 @@ def test_a_hang_waits_then_answers_503(client):
     response = post(client, {"lead": "108123759", "appointmentType": TYPE_ALL})
     assert response.status_code == 503
     assert (timezone.now() - started).total_seconds() >= 1
+
+
+def test_an_injected_latency_is_the_whole_answer_time_the_sandbox_work_included(
+    client, monkeypatch
+):
+    # FLG "answering in 300 ms" answers 300 ms after the call came, not 300 ms plus the
+    # stand-in's own work (a benchmark would count that work as the portal's).
+    services.fault_set(mode="none", latency_ms=300)
+    create = services.session_create
+
+    def slow_create(**kwargs):
+        time.sleep(0.2)
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "session_create", slow_create)
+    started = time.monotonic()
+    response = post(client, {"lead": "108123759", "appointmentType": TYPE_ALL})
+    took = time.monotonic() - started
+    assert response.status_code == 200
+    assert 0.3 <= took < 0.45  # 0.5 if the latency came on top of the work
+
+
+def test_a_latency_delays_a_refusal_too(client):
+    services.fault_set(mode="none", latency_ms=200)
+    started = time.monotonic()
+    assert post(client, {"lead": "999", "appointmentType": TYPE_ALL}).status_code == 400
+    assert time.monotonic() - started >= 0.2
 
 
 # --- The booking screen ------------------------------------------------------------------
