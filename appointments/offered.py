@@ -41,11 +41,6 @@ def customer_may_book(*, customer: Customer) -> bool:
     }
 
 
-def _bookable(customer: Customer) -> AppointmentTypeQuerySet:
-    types = AppointmentType.objects.bookable_by(customer)
-    return types if customer_may_book(customer=customer) else types.none()
-
-
 # A lead group, a customer, a session and a slug no one has: where each call's own go.
 _GROUP = -1_730_194_713
 _CUSTOMER = -1_730_194_714

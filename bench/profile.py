@@ -12,10 +12,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from bench import database, processes, servers, workspace
+from bench import servers, workspace
 from bench.config import OUT
 from bench.report import say
 
@@ -23,29 +21,19 @@ REQUESTS = 300
 
 
 def main() -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    database_name = ""
-    cache = database.cache_url()
-    try:
-        src = workspace.snapshot(tmp)
-        database_url, database_name = database.database(tmp)
-        database.flush_cache(cache)
-        env = workspace.base_env(tmp, database_url, cache)
-        work = workspace.Workspace(src=src, env=env, cache=cache)
-        workspace.manage(work, "migrate", "--noinput")
-        workspace.manage(work, "collectstatic", "--noinput")
-        workspace.seed(work, "base", "20")
+    with workspace.prepared("bench-profile-", customers=20) as run:
+        work = run.work
         portal = servers.start(work)
         servers.set_fault(work, "none", 0)
         sandbox = portal.sandbox
-        say(f"Profiling {REQUESTS} requests of each page in-process ({database_name})…")
+        say(f"Profiling {REQUESTS} requests of each page in-process ({run.database})…")
         subprocess.run(
             [sys.executable, "-m", "bench.profile_pages", str(REQUESTS), str(OUT)],
-            cwd=src,
+            cwd=work.src,
             env={
-                **env,
+                **work.env,
                 "FLG_SANDBOX": "0",
                 "FLG_DOMAIN": sandbox,
                 "FLG_BOOKING_HOSTS": sandbox.split("/")[2],
@@ -53,12 +41,7 @@ def main() -> int:
             check=True,
             stderr=(OUT / "profile.log").open("w"),
         )
-        return 0
-    finally:
-        processes.stop_everything()
-        database.drop_database(database_name)
-        database.flush_cache(cache)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,11 +6,9 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
-from pathlib import Path
 
-from bench import database, processes, procfs, report, servers, workspace
+from bench import processes, procfs, report, servers, workspace
 from bench.config import CUSTOMERS, OUT, RESULTS, STAGES
 from bench.report import say
 from bench.stages import burst, calls, campaign, cpu, csv_import, degraded, load, mail, scale
@@ -33,90 +31,83 @@ def main(only: str | None = None) -> int:
         return mail.main()
     started = time.monotonic()
     load_before = os.getloadavg()[0]
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    database_name = ""
-    cache = database.cache_url()
     try:
-        src = workspace.snapshot(tmp)
-        database_url, database_name = database.database(tmp)
-        database.flush_cache(cache)
-        env = workspace.base_env(tmp, database_url, cache)
-        work = workspace.Workspace(src=src, env=env, cache=cache)
-        say(f"Database: {database_name}; cache: {cache}. Logs in bench/out/.")
-        if load_before > 1.5:
-            say(
-                f"Note: the machine is already busy (load average {load_before:.1f} on "
-                f"{os.cpu_count()} cores); latencies will be higher than on a quiet machine."
-            )
-        workspace.manage(work, "migrate", "--noinput")
-        workspace.manage(work, "collectstatic", "--noinput")
-        workspace.seed(work, "base", str(CUSTOMERS))
-        portal = servers.start(work)
-        if only == "csv_import":
-            imported = csv_import.run(portal)
-            report.merge_alone("csv_import", report.import_figures(imported, database_name))
-            return 0
-        if only == "burst":
-            bursted = burst.run(portal)
-            report.merge_alone("burst", bursted.figures)
-            report.print_burst(bursted.figures)
-            return 0
-        if only == "cpu":
-            costs = cpu.run(portal)
-            for key, value in report.cpu_figures(costs).items():
-                report.merge_alone(key, value)
-            say(json.dumps(report.cpu_figures(costs), indent=2))
-            return 0
-        if only == "campaign":
-            waves = campaign.run(portal)
-            report.merge_alone("campaign", waves)
-            report.print_campaign(waves)
-            return 0
-        boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
-
-        counted = calls.run(portal)
-        costs = cpu.run(portal)
-        sampler = procfs.RssSampler(portal.master)  # peak memory from the healthy load on
-        sampler.start()
-        healthy = load.run(portal, sampler)
-        hanging = degraded.run(portal)
-        scaled = scale.run(portal)
-        bursted = burst.run(portal)
-        waves = campaign.run(portal)
-        # Last: it adds 35,000 customers, which no stage after it should meet.
-        imported = csv_import.run(portal)
-        rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
-        sampler.stopping.set()
-
-        results = report.results(
-            started=started,
-            load_before=load_before,
-            database=database_name,
-            cache=cache,
-            boot_cpu_ms=boot_cpu_ms,
-            calls=counted,
-            costs=costs,
-            healthy=healthy,
-            degraded=hanging,
-            scale=scaled,
-            burst=bursted,
-            campaign=waves,
-            csv_import=imported,
-            rss_all=rss_all,
-        )
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        report.print_table(results)
-        return 0
+        with workspace.prepared("bench-", customers=CUSTOMERS) as run:
+            say(f"Database: {run.database}; cache: {run.work.cache}. Logs in bench/out/.")
+            if load_before > 1.5:
+                say(
+                    f"Note: the machine is already busy (load average {load_before:.1f} on "
+                    f"{os.cpu_count()} cores); latencies will be higher than on a quiet machine."
+                )
+            return _stages(run, only, started=started, load_before=load_before)
     except (KeyboardInterrupt, SystemExit):
         say("\nInterrupted; stopping everything the bench started.")
         return 130
     except Exception as exc:  # the bench itself could not run: say why, clean up, fail
         say(f"\nThe benchmark could not run: {exc}")
         return 1
-    finally:
-        processes.stop_everything()
-        database.drop_database(database_name)
-        database.flush_cache(cache)
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stages(
+    run: workspace.Prepared, only: str | None, *, started: float, load_before: float
+) -> int:
+    """The stages after the set-up: `only` alone, or every stage and the report."""
+    work = run.work
+    portal = servers.start(work)
+    if only == "csv_import":
+        imported = csv_import.run(portal)
+        report.merge_alone("csv_import", report.import_figures(imported, run.database))
+        return 0
+    if only == "burst":
+        bursted = burst.run(portal)
+        report.merge_alone("burst", bursted.figures)
+        report.print_burst(bursted.figures)
+        return 0
+    if only == "cpu":
+        costs = cpu.run(portal)
+        for key, value in report.cpu_figures(costs).items():
+            report.merge_alone(key, value)
+        say(json.dumps(report.cpu_figures(costs), indent=2))
+        return 0
+    if only == "campaign":
+        waves = campaign.run(portal)
+        report.merge_alone("campaign", waves)
+        report.print_campaign(waves)
+        return 0
+    boot_cpu_ms = procfs.worker_cpu_ms(portal.master)  # before any request adds to it
+
+    counted = calls.run(portal)
+    costs = cpu.run(portal)
+    sampler = procfs.RssSampler(portal.master)  # peak memory from the healthy load on
+    sampler.start()
+    healthy = load.run(portal, sampler)
+    hanging = degraded.run(portal)
+    scaled = scale.run(portal)
+    bursted = burst.run(portal)
+    waves = campaign.run(portal)
+    # Last: it adds 35,000 customers, which no stage after it should meet.
+    imported = csv_import.run(portal)
+    rss_all = max(healthy.rss_mb, sampler.take_peak_mb())
+    sampler.stopping.set()
+
+    results = report.results(
+        started=started,
+        load_before=load_before,
+        database=run.database,
+        cache=work.cache,
+        boot_cpu_ms=boot_cpu_ms,
+        calls=counted,
+        costs=costs,
+        healthy=healthy,
+        degraded=hanging,
+        scale=scaled,
+        burst=bursted,
+        campaign=waves,
+        csv_import=imported,
+        rss_all=rss_all,
+    )
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    report.print_table(results)
+    return 0

@@ -22,7 +22,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,25 +44,17 @@ LATENCY_MS = 50
 
 
 def main(calls: int) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sandbox-cost-"))
     shutil.rmtree(HERE, ignore_errors=True)
     HERE.mkdir(parents=True)
-    database_name = ""
-    cache = database.cache_url()
-    try:
-        src = workspace.snapshot(tmp)
-        database_url, database_name = database.database(tmp)
-        database.flush_cache(cache)
-        env = workspace.base_env(tmp, database_url, cache)
-        work = workspace.Workspace(src=src, env=env, cache=cache)
-        workspace.manage(work, "migrate", "--noinput")
-        workspace.seed(work, "base", "20")
+    # No static files: the sandbox's API serves none.
+    with workspace.prepared("bench-sandbox-cost-", customers=20, static=False) as run:
+        work = run.work
         servers.set_fault(work, "none", 0)
-        say(f"The sandbox alone under gunicorn ({database_name}), no injected latency…")
+        say(f"The sandbox alone under gunicorn ({run.database}), no injected latency…")
         port = processes.free_port()
         sandbox = processes.gunicorn(
-            src,
-            {**env, "FLG_SANDBOX_SESSION_TTL": "1800"},
+            work.src,
+            {**work.env, "FLG_SANDBOX_SESSION_TTL": "1800"},
             port,
             SANDBOX_WORKERS,
             SANDBOX_THREADS,
@@ -78,8 +69,8 @@ def main(calls: int) -> int:
         servers.set_fault(work, "none", 0)
         in_process = subprocess.run(
             [sys.executable, "-m", "bench.sandbox_cost", "--in-process", str(calls), str(HERE)],
-            cwd=src,
-            env=env,
+            cwd=work.src,
+            env=work.env,
             check=True,
             capture_output=True,
             text=True,
@@ -89,11 +80,6 @@ def main(calls: int) -> int:
             print(f"{name:>28}: {value}")
         (HERE / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
         return 0
-    finally:
-        processes.stop_everything()
-        database.drop_database(database_name)
-        database.flush_cache(cache)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def http_costs(master: int, url: str, calls: int, latency_ms: int = 0) -> dict[str, float]:

@@ -8,9 +8,13 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import database, processes
 from bench.config import FLG_TIMEOUT, ROOT
 
 # What the servers run: a copy of the working tree taken at the start (see snapshot()).
@@ -89,6 +93,40 @@ def base_env(tmp: Path, database_url: str, cache: str) -> dict[str, str]:
         LOG_FORMAT="json",
     )
     return env
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run's workspace, migrated and seeded, and the database it uses ("PostgreSQL" or
+    "SQLite (why)")."""
+
+    work: Workspace
+    database: str
+
+
+@contextmanager
+def prepared(prefix: str, *, customers: int, static: bool = True) -> Iterator[Prepared]:
+    """The set-up every run shares: a snapshot of the code, a fresh database and cache,
+    migrated (static files collected) and seeded with `customers`; and, however the run ends,
+    every process it started stopped, the database dropped and the cache emptied."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    database_name = ""
+    cache = database.cache_url()
+    try:
+        src = snapshot(tmp)
+        database_url, database_name = database.database(tmp)
+        database.flush_cache(cache)
+        work = Workspace(src=src, env=base_env(tmp, database_url, cache), cache=cache)
+        manage(work, "migrate", "--noinput")
+        if static:
+            manage(work, "collectstatic", "--noinput")
+        seed(work, "base", str(customers))
+        yield Prepared(work=work, database=database_name)
+    finally:
+        processes.stop_everything()
+        database.drop_database(database_name)
+        database.flush_cache(cache)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def manage(workspace: Workspace, *args: str) -> str:
