@@ -20,9 +20,11 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -173,6 +175,23 @@ def code_page_url(request: HttpRequest) -> str:
     return reverse("two_factor_verify") + "?" + urlencode({"next": target})
 
 
+# The admin's address and its sign-out's, by script prefix and URLconf: every request asks.
+_admin_addresses: dict[tuple[str, Any], tuple[str, str]] = {}
+
+
+@receiver(setting_changed)
+def _forget_admin_addresses(**kwargs: Any) -> None:
+    _admin_addresses.clear()  # a test's ROOT_URLCONF
+
+
+def _admin_paths() -> tuple[str, str]:
+    key = (get_script_prefix(), get_urlconf())
+    paths = _admin_addresses.get(key)
+    if paths is None:
+        paths = _admin_addresses[key] = (reverse("admin:index"), reverse("admin:logout"))
+    return paths
+
+
 class StaffTwoFactorMiddleware:
     """The admin only for staff whose session gave a second factor (STAFF_TWO_FACTOR).
 
@@ -184,10 +203,11 @@ class StaffTwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        admin, logout = _admin_paths()
         if (
             settings.STAFF_TWO_FACTOR
-            and request.path.startswith(reverse("admin:index"))
-            and request.path != reverse("admin:logout")
+            and request.path.startswith(admin)
+            and request.path != logout
             and is_staff(request.user)
             and not is_verified(request)
         ):

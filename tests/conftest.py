@@ -158,12 +158,17 @@ def customer_client(client, customer):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # The circuit breaker and the rate limits live in the cache; no test may inherit them.
+    # The circuit breaker and the rate limits live in the cache, and each process remembers
+    # the brand for a second; no test may inherit them.
     from django.core.cache import cache
 
+    from business import branding
+
     cache.clear()
+    branding.forget_brand()
     yield
     cache.clear()
+    branding.forget_brand()
 
 
 class Sandbox:

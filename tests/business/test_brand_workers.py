@@ -1,4 +1,7 @@
-"""With the cache production uses (Redis), a save shows on every worker's next page."""
+"""With the cache production uses (Redis), a save shows at once in the process that made it.
+
+(Another process shows it within branding.BRAND_REMEMBERED_SECONDS: test_brand.py, and two
+real gunicorn replicas in tests/portal/test_replicas.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from tests.portal.conftest import redis_cache, redis_server  # noqa: F401 (fixtu
 
 def page_in_another_worker(customer) -> str:
     """The home page as a thread with its own cache connection renders it (Django's caches
-    are per thread): what another worker, sharing only Redis and the database, would show."""
+    are per thread): another of the saving process's threads, sharing Redis, the database
+    and the process's remembered brand."""
     pages: list[str] = []
 
     def run() -> None:
@@ -33,7 +37,7 @@ def page_in_another_worker(customer) -> str:
 
 
 @pytest.mark.usefixtures("transactional_db", "redis_cache")
-def test_a_save_shows_on_another_worker_s_next_page(staff, customer):
+def test_a_save_shows_at_once_on_the_saving_process_s_other_threads(staff, customer):
     assert "Acme Bookings" in page_in_another_worker(customer)  # it now holds the old brand
     staff.post(SETTINGS_URL, form(portal_name="Harbour Dental"))
     page = page_in_another_worker(customer)

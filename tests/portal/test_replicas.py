@@ -107,6 +107,8 @@ class Replicas:
     b: Gunicorn
     database: str
     redis_url: str
+    # What a manage.py command beside them needs: the same database, cache and key.
+    env: dict[str, str]
 
     def flg_calls(self) -> int:
         """Requests that reached FLG's endpoint, as the sandbox counts them."""
@@ -182,7 +184,7 @@ def replicas(database, redis_url, tmp_path_factory) -> Iterator[Replicas]:
         servers.append(b)
         a.wait_ready(workers=2)
         b.wait_ready(workers=2)
-        yield Replicas(a=a, b=b, database=database, redis_url=redis_url)
+        yield Replicas(a=a, b=b, database=database, redis_url=redis_url, env=shared)
     finally:
         for server in servers:
             server.stop()
@@ -325,3 +327,27 @@ def test_one_customers_presses_on_both_replicas_share_one_call_while_flg_hangs(r
     finally:
         replicas.fault("none", 300)
         replicas.breaker_reset()
+
+
+SAVE_BRAND = """
+from business.models import PortalSettings
+row = PortalSettings.get_solo()
+row.portal_name = "Harbour Dental"
+row.save()
+"""
+
+
+def test_a_brand_saved_elsewhere_shows_on_every_replica_within_its_second(replicas):
+    from business.branding import BRAND_REMEMBERED_SECONDS
+
+    browsers = [(sign_in(server.url, 2), server.url) for server in (replicas.a, replicas.b)]
+    for browser, url in browsers:  # each replica's workers now remember the old brand
+        for _ in range(4):
+            assert "Harbour Dental" not in browser.get(url + "/", timeout=30).text
+    # A third process (as staff's admin save on another worker would): no signal reaches them.
+    saved = manage("shell", "-c", SAVE_BRAND, **replicas.env, **SANDBOX)
+    assert saved.returncode == 0, saved.stderr
+    time.sleep(BRAND_REMEMBERED_SECONDS)
+    for browser, url in browsers:
+        for _ in range(4):  # whichever worker answers
+            assert "Harbour Dental" in browser.get(url + "/", timeout=30).text

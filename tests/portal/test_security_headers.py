@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CSPMiddleware
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from bookingportal.middleware import PortalCSPMiddleware
 from flg.sessions import booking_origins as frame_sources
 from tests.conftest import CHROMIUM, PASSWORD, staff_sign_in
 from tests.helpers import assert_security_headers, csp_of
@@ -101,6 +106,50 @@ def test_only_the_sandbox_booking_screen_may_be_framed_and_only_by_the_portal(cl
     assert "X-Frame-Options" not in response
     assert csp_of(response)["frame-ancestors"][0] == "'self'"
     assert "*" not in csp_of(response)["frame-ancestors"]
+
+
+class LibraryCSPMiddleware(PortalCSPMiddleware):
+    """The portal's policy parts, written out by django-csp's own process_response."""
+
+    process_response = CSPMiddleware.process_response  # type: ignore[assignment]
+
+
+RESPONSE_POLICIES = {
+    "the site's": {},
+    "updated": {"_csp_update": {"img-src": ["https://img.example"]}},
+    "replaced": {"_csp_replace": {"frame-ancestors": ["'self'", "http://127.0.0.1:*"]}},
+    "its own": {"_csp_config": {"default-src": ["'none'"], "sandbox": True}},
+    "exempt": {"_csp_exempt": True},
+    "report-only updated": {"_csp_update_ro": {"script-src": ["https://cdn.example"]}},
+}
+
+
+@pytest.mark.parametrize("report_only", [False, True])
+def test_each_policy_built_once_is_the_one_django_csp_writes(rf, settings, report_only):
+    if report_only:
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+            "EXCLUDE_URL_PREFIXES": ["/reports/"],
+            "DIRECTIVES": {"default-src": ["'self'"], "report-uri": "/csp-report/"},
+        }
+
+    def answer(middleware_class: type[CSPMiddleware], case: str, path: str) -> dict[str, Any]:
+        response = HttpResponse("page")
+        for name, value in RESPONSE_POLICIES[case].items():
+            setattr(response, name, value)
+        request = rf.get(path)
+        middleware = middleware_class(lambda request: response)
+        middleware.process_request(request)
+        written = middleware.process_response(request, response)
+        return {name: written.get(name) for name in (HEADER, HEADER_REPORT_ONLY)}
+
+    # Every case twice, one after another in one process: built, then remembered, and never
+    # one response's policy for another's.
+    for _ in range(2):
+        for case in RESPONSE_POLICIES:
+            for path in ["/", "/reports/page/"]:
+                expected = answer(LibraryCSPMiddleware, case, path)
+                assert answer(PortalCSPMiddleware, case, path) == expected, (case, path)
+                assert expected[HEADER] is not None or case == "exempt"
 
 
 # --- Production: HTTPS, HSTS, cookies -------------------------------------------------------
