@@ -181,8 +181,7 @@ class PortalCSPMiddleware(CSPMiddleware):
     @staticmethod
     def _policy(parts: PolicyParts, report_only: bool = False) -> str:
         try:
-            key = (report_only, _frozen(parts.config), _frozen(parts.update))
-            key += (_frozen(parts.replace),)
+            key = tuple(map(_frozen, (report_only, parts.config, parts.update, parts.replace)))
         except TypeError:
             return build_policy(parts.config, parts.update, parts.replace, report_only=report_only)
         policy = _policies.get(key)

@@ -111,10 +111,10 @@ def test_only_the_sandbox_booking_screen_may_be_framed_and_only_by_the_portal(cl
 class LibraryCSPMiddleware(PortalCSPMiddleware):
     """The portal's policy parts, written out by django-csp's own process_response."""
 
-    process_response = CSPMiddleware.process_response  # type: ignore[assignment]
+    process_response = CSPMiddleware.process_response
 
 
-RESPONSE_POLICIES = {
+RESPONSE_POLICIES: dict[str, dict[str, Any]] = {
     "the site's": {},
     "updated": {"_csp_update": {"img-src": ["https://img.example"]}},
     "replaced": {"_csp_replace": {"frame-ancestors": ["'self'", "http://127.0.0.1:*"]}},
