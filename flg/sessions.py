@@ -7,6 +7,7 @@ or one of the errors in `flg.errors`; raw JSON never leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -71,12 +72,18 @@ def booking_origins(hosts: Iterable[str] | None = None) -> list[str]:
 
     https for every host; plain http too for loopback hosts (the sandbox).
     """
+    return list(_origins(tuple(booking_hosts() if hosts is None else hosts)))
+
+
+@functools.lru_cache(maxsize=64)
+def _origins(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked for every page's CSP header: the hosts are parsed once a process.
     origins = []
-    for host in booking_hosts() if hosts is None else hosts:
+    for host in hosts:
         origins.append(f"https://{host}")
         if is_loopback(urlsplit(f"//{host}").hostname or ""):
             origins.append(f"http://{host}")
-    return origins
+    return tuple(origins)
 
 
 # --- The one function that decides whether a URL may be embedded ----------------------------
