@@ -43,6 +43,11 @@ def start(workspace: Workspace) -> Portal:
         # DEBUG is off, as in production: the bench's host is a demo host on purpose.
         "FLG_SANDBOX_DEMO_HOST": "1",
         "FLG_SANDBOX_SESSION_TTL": "1800",
+        # Never recycled: under the capacity runs' load both its workers reached max_requests
+        # within two seconds, and the new ones answered in 2 to 3 s while they warmed up, so
+        # "FLG" timed out and the portal's breaker rightly opened for the rest of the run. A
+        # real FLG's capacity does not dip because our own load recycled it.
+        "GUNICORN_MAX_REQUESTS": "0",
     }
     gunicorn(
         workspace.src,

@@ -108,14 +108,14 @@ def remembered_url(parser: Parser, token: Token) -> RememberedURLNode:
 
 class RememberedExtendsNode(ExtendsNode):
     def render(self, context: Context) -> str:
-        compiled_parent = self.get_parent(context)
+        compiled_parent: Any = self.get_parent(context)  # a Template, with our note on it
         if BLOCK_CONTEXT_KEY not in context.render_context:
             context.render_context[BLOCK_CONTEXT_KEY] = BlockContext()
         block_context = context.render_context[BLOCK_CONTEXT_KEY]
         block_context.add_blocks(self.blocks)
         # As ExtendsNode does: a parent that extends nothing is the root, whose blocks are
         # added too; they are its own, so they are kept on it.
-        root_blocks = getattr(compiled_parent, "_portal_root_blocks", None)
+        root_blocks: dict[str, Any] | None = getattr(compiled_parent, "_portal_root_blocks", None)
         if root_blocks is None:
             root_blocks = {}
             for node in compiled_parent.nodelist:

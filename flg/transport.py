@@ -2,7 +2,9 @@
 
 Every request to FLG goes through `post`. It never follows a redirect, never reads more than
 MAX_ANSWER_BYTES, finishes within FLG_TIMEOUT, retries only where FLG cannot have acted on the
-first attempt, and removes the access key from whatever FLG says before anyone can quote it.
+first attempt, and removes the access key from whatever FLG says before anyone can quote it
+(and sends a call again, once, when the connection kept from an earlier one was closed by FLG's
+side as it went out: see KEPT_CONNECTION_CLOSED).
 Callers hold a `slot` around it: at most FLG_MAX_CONCURRENT_CALLS calls per process wait on FLG,
 so a hanging FLG cannot take every thread from the pages that do not need it. A call that finds
 every slot taken waits its turn for up to SLOT_WAIT (a healthy FLG frees one in a fraction of
@@ -12,16 +14,19 @@ that), but only MAX_SLOT_WAITERS calls at a time may wait: the rest are refused 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     DecodeError,
     HTTPError,
@@ -32,6 +37,8 @@ from urllib3.exceptions import (
 
 from flg import metrics
 from flg.errors import FlgBusy, FlgKeyInvalid, FlgProtocolError, FlgUnavailable
+
+logger = logging.getLogger("flg.transport")
 
 MAX_ANSWER_BYTES = 64 * 1024
 EXCERPT_CHARS = 200
@@ -81,6 +88,34 @@ def excerpt(body: bytes | str) -> str:
 
 _local = threading.local()
 
+# Why a call is sent a second time: a connection kept open from an earlier call was closed by
+# FLG's side (an idle timeout at its load balancer, a server restarting or recycled) just as
+# this call went out on it, before any answer. Nothing answered it, and had FLG's server read
+# it before closing, the result is a second appointment session for the same lead and type,
+# which is harmless: the portal uses the one it is answered with, and the other closes unused
+# at its closesAt. A call on a new connection that drops is not sent again.
+KEPT_CONNECTION_CLOSED = "FLG closed a kept connection as a call went out on it; sent again"
+
+
+class _NotingPool(HTTPConnectionPool):
+    """Notes, for the thread's call, whether its connection was kept from an earlier call."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        # A kept connection urllib3 found closed is closed here, and is then a new one.
+        _local.kept = getattr(conn, "sock", None) is not None
+        return conn
+
+
+class _NotingHTTPSPool(_NotingPool, HTTPSConnectionPool):
+    pass
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _NotingPool, "https": _NotingHTTPSPool}
+
 
 def _http() -> requests.Session:
     """One pooled session per thread: requests.Session is not safe to share across threads."""
@@ -89,7 +124,7 @@ def _http() -> requests.Session:
         session = requests.Session()
         # No .netrc credentials or proxy variables may change what we send with the key.
         session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+        adapter = _Adapter(pool_connections=2, pool_maxsize=4, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         _local.session = session
@@ -266,8 +301,9 @@ def _time_left(deadline: float) -> float:
 def _send(url: str, *, key: str, payload: dict[str, str]) -> Answer:
     deadline = time.monotonic() + settings.FLG_TIMEOUT
     refused_retries = list(REFUSED_RETRY_DELAYS)
-    gateway_retried = False
+    gateway_retried = kept_retried = False
     while True:
+        _local.kept = False
         try:
             answer = _post_once(url, key=key, payload=payload, deadline=deadline)
         except requests.Timeout:
@@ -275,6 +311,10 @@ def _send(url: str, *, key: str, payload: dict[str, str]) -> Answer:
                 f"FLG did not answer within the {settings.FLG_TIMEOUT} s budget."
             ) from None
         except requests.ConnectionError as exc:
+            if _local.kept and not kept_retried and _time_left(deadline) > 0.5:
+                kept_retried = True  # urllib3 has discarded it: the next goes on a new one
+                logger.info(KEPT_CONNECTION_CLOSED + " (%s).", type(exc).__name__)
+                continue
             delay = refused_retries.pop(0) if refused_retries else None
             if _was_refused(exc) and delay is not None and _time_left(deadline) > delay + 0.5:
                 time.sleep(delay)

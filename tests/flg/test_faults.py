@@ -4,10 +4,13 @@ result (counted at the sandbox), the FLG_TIMEOUT budget holds, and the breaker p
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
@@ -177,6 +180,115 @@ def test_a_dropped_connection_is_unavailable_and_not_retried(settings):
     finally:
         listener.close()
     assert accepted == [1]
+
+
+class KeepAliveFLG:
+    """FLG over HTTP/1.1 keep-alive on a real socket, whose side closes a kept connection as
+    the next call arrives on it (an idle timeout, a recycled server), unanswered, as told."""
+
+    def __init__(self, drop: Callable[[int, int], bool]) -> None:
+        # drop(connection number, request number on it) -> close instead of answering.
+        self.drop = drop
+        self.requests: list[tuple[int, int]] = []  # (connection, request) as each arrived
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        connection = 0
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            connection += 1
+            threading.Thread(target=self._talk, args=(conn, connection), daemon=True).start()
+
+    def _talk(self, conn: socket.socket, connection: int) -> None:
+        stream = conn.makefile("rb")
+        with conn, stream:
+            for number in itertools.count(1):
+                head = [stream.readline()]
+                while head[-1] not in (b"\r\n", b""):
+                    head.append(stream.readline())
+                if head[0] == b"":
+                    return  # the client closed it
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head
+                    if line.lower().startswith(b"content-length")
+                )
+                sent = json.loads(stream.read(length))
+                self.requests.append((connection, number))
+                if self.drop(connection, number):
+                    return
+                body = json.dumps(
+                    {
+                        "sessionId": str(uuid.uuid4()),
+                        "lead": sent["lead"],
+                        "appointmentType": sent["appointmentType"],
+                        "closesAt": (timezone.now() + dt.timedelta(minutes=30)).isoformat(),
+                        " publicUrl": f"{self.url}/appointments/book/abc",
+                    }
+                ).encode()
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def keep_alive_flg(settings):
+    servers: list[KeepAliveFLG] = []
+
+    def start(drop: Callable[[int, int], bool]) -> KeepAliveFLG:
+        server = KeepAliveFLG(drop)
+        servers.append(server)
+        settings.FLG_BASE_URL = server.url
+        settings.FLG_BOOKING_HOSTS = [server.url.removeprefix("http://")]
+        return server
+
+    transport.connections_close()  # no connection kept from another test
+    yield start
+    transport.connections_close()
+    for server in servers:
+        server.close()
+
+
+def test_a_kept_connection_closed_as_a_call_goes_out_is_sent_again_once_on_a_new_one(
+    keep_alive_flg, caplog
+):
+    # The first connection answers its first call, then is closed as the second arrives.
+    flg = keep_alive_flg(lambda connection, number: (connection, number) == (1, 2))
+    assert create().lead == LEAD
+    assert create().lead == LEAD  # no error for the customer, and none for the breaker
+    assert flg.requests == [(1, 1), (1, 2), (2, 1)]
+    assert breaker.state().failures == 0
+    assert "FLG closed a kept connection as a call went out on it; sent again" in caplog.text
+
+
+def test_a_call_sent_again_is_sent_again_only_once(keep_alive_flg):
+    # The kept connection closes on the second call, and so does the new one it is sent on.
+    flg = keep_alive_flg(lambda connection, number: (connection, number) in {(1, 2), (2, 1)})
+    create()
+    with pytest.raises(errors.FlgUnavailable, match="dropped"):
+        create()
+    assert flg.requests == [(1, 1), (1, 2), (2, 1)]
+
+
+def test_a_kept_connection_that_answers_is_used_again(keep_alive_flg):
+    flg = keep_alive_flg(lambda connection, number: False)
+    for _ in range(3):
+        create()
+    assert flg.requests == [(1, 1), (1, 2), (1, 3)]
 
 
 def test_a_domain_that_does_not_resolve_says_so(settings):
