@@ -352,7 +352,8 @@ def print_burst(b: dict[str, Any]) -> None:
         say(
             f"{c['flg_latency_ms']:>8} ms    {c['starts_per_second']:>10}"
             f"{c['formula_starts_per_second']:>10}{c.get('portal_cpu_ms_per_press')!s:>8}"
-            f"{c['start_p50_ms']:>9}{c['start_p95_ms']:>9}{c['errors']:>8}"
+            # None when every press was refused: the table still prints, and says so.
+            f"{c['start_p50_ms']!s:>9}{c['start_p95_ms']!s:>9}{c['errors']:>8}"
         )
     say(f"  (load average {b.get('load_average_before')} on this machine before the burst)")
 
