@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appointments.models import AppointmentSession, AppointmentType, Customer, LeadGroup
+from appointments.models import AppointmentSession, AppointmentType, LeadGroup
 from precompiled import Precompiled
+from tests.conftest import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +25,10 @@ USER_WITH_CUSTOMER = Precompiled(
 )
 
 
-def customer(email: str, group: LeadGroup | None) -> Customer:
-    user = User.objects.create_user(username=email, email=email, first_name=email[:3])
-    return Customer.objects.create(user=user, lead_id=str(abs(hash(email)))[:9], lead_group=group)
-
-
 def test_each_call_reads_its_own_row_with_the_related_records_in_one_query():
     group = LeadGroup.objects.create(flg_id=7, name="Seven")
-    ann, bob = customer("ann@example.com", group), customer("bob@example.com", None)
+    ann = make_customer("ann@example.com", "101", group)
+    bob = make_customer("bob@example.com", "102", None)
     for wanted in (ann, bob, ann):
         with CaptureQueriesContext(connection) as queries:
             user = USER_WITH_CUSTOMER.first(pk=wanted.user_id)
@@ -49,7 +46,7 @@ def test_each_call_reads_its_own_row_with_the_related_records_in_one_query():
 
 
 def test_no_row_is_none_and_a_change_is_seen_at_once():
-    ann = customer("ann@example.com", None)
+    ann = make_customer("ann@example.com", "101", None)
     assert USER_WITH_CUSTOMER.first(pk=ann.user_id + 1000) is None
     User.objects.filter(pk=ann.user_id).update(first_name="Annabel")
     found = USER_WITH_CUSTOMER.first(pk=ann.user_id)
@@ -58,7 +55,7 @@ def test_no_row_is_none_and_a_change_is_seen_at_once():
 
 def test_a_moment_and_a_uuid_are_placeholders_too():
     group = LeadGroup.objects.create(flg_id=8, name="Eight")
-    ann = customer("ann@example.com", group)
+    ann = make_customer("ann@example.com", "101", group)
     kind = AppointmentType.objects.create(
         flg_id=uuid.uuid4(), name="Survey", slug="survey", lead_group=group
     )
