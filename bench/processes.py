@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -28,7 +29,13 @@ def free_port() -> int:
 
 
 def gunicorn(
-    src: Path, env: dict[str, str], port: int, workers: int, threads: int, log: Path
+    src: Path,
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    threads: int,
+    log: Path,
+    app: str = "bookingportal.wsgi",
 ) -> subprocess.Popen[bytes]:
     """gunicorn with the project's gunicorn.conf.py, as the Dockerfile runs it."""
     env = {
@@ -44,7 +51,7 @@ def gunicorn(
             "-c",
             "gunicorn.conf.py",
             "--no-control-socket",
-            "bookingportal.wsgi",
+            app,
         ],
         cwd=src,
         env=env,
@@ -74,6 +81,19 @@ def loader(args: list[str], env: dict[str, str], log: IO[str]) -> subprocess.Pop
     process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
     _loaders.append(process)
     return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop one server this run started, before the run ends."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    _servers.remove(process)
 
 
 def stop_everything() -> None:

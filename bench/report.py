@@ -50,6 +50,7 @@ def results(
     boot_cpu_ms: int,
     calls: Calls,
     costs: Costs,
+    floor: dict[str, Any],
     healthy: Healthy,
     degraded: Degraded,
     scale: Scale,
@@ -96,6 +97,8 @@ def results(
         # CPU the portal's processes spend per request, counted at the server: the ratio
         # of the requests per second each can serve when the CPU is the limit.
         **cpu_figures(costs),
+        # Where home's CPU goes, step by step (bench/stages/floor.py).
+        "floor": floor,
         # The same comparison from the load run itself: mean latency, light load.
         "home_to_healthz_mean_latency_ratio": round(
             eps["healthz"]["mean_ms"] / home_ep["mean_ms"], 2
@@ -318,6 +321,7 @@ def print_table(r: dict[str, Any]) -> None:
     say("")
     for label, value, goal in rows:
         say(f"{label:<48}{value:<42}{goal}")
+    print_floor(r["floor"])
     print_burst(r["burst"])
     print_campaign(r["campaign"])
     m = r["machine"]
@@ -326,6 +330,28 @@ def print_table(r: dict[str, Any]) -> None:
         f"customers; {m['cores']} cores, load average {m['load_average_before']} before; "
         f"{r['seconds']} s in all. Written to bench/results.json."
     )
+
+
+FLOOR_STEPS = {
+    "bare": "gunicorn alone (answered before Django)",
+    "healthz": "/healthz",
+    "signed_in": "a signed-in page that does nothing else",
+    "home_unrendered": "home's reads, no page rendered",
+    "home": "home",
+}
+
+
+def print_floor(f: dict[str, Any]) -> None:
+    say("")
+    say("Where home's CPU goes, at a server of its own (CPU per request; healthz : each):")
+    for name, label in FLOOR_STEPS.items():
+        added = f["added_ms"].get(name)
+        ratio = f["healthz_ratio"].get(name)
+        say(
+            f"  {label:<44}{f['cpu_ms'][name]:>6} ms"
+            + (f"  (+{added} ms)" if added is not None else "")
+            + (f"  {ratio}" if ratio is not None else "")
+        )
 
 
 def print_burst(b: dict[str, Any]) -> None:

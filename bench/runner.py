@@ -11,7 +11,18 @@ import time
 from bench import processes, procfs, report, servers, workspace
 from bench.config import CUSTOMERS, OUT, RESULTS, STAGES
 from bench.report import say
-from bench.stages import burst, calls, campaign, cpu, csv_import, degraded, load, mail, scale
+from bench.stages import (
+    burst,
+    calls,
+    campaign,
+    cpu,
+    csv_import,
+    degraded,
+    floor,
+    load,
+    mail,
+    scale,
+)
 
 # The stages that can run alone, after the set-up: `main(only=...)`, or BENCH_STAGES.
 ALONE = ("burst", "campaign", "cpu", "csv_import", "mail")
@@ -70,6 +81,9 @@ def _stages(
         for key, value in report.cpu_figures(costs).items():
             report.merge_alone(key, value)
         say(json.dumps(report.cpu_figures(costs), indent=2))
+        floored = floor.run(portal)
+        report.merge_alone("floor", floored)
+        report.print_floor(floored)
         return 0
     if only == "campaign":
         waves = campaign.run(portal)
@@ -80,6 +94,7 @@ def _stages(
 
     counted = calls.run(portal)
     costs = cpu.run(portal)
+    floored = floor.run(portal)
     sampler = procfs.RssSampler(portal.master)  # peak memory from the healthy load on
     sampler.start()
     healthy = load.run(portal, sampler)
@@ -100,6 +115,7 @@ def _stages(
         boot_cpu_ms=boot_cpu_ms,
         calls=counted,
         costs=costs,
+        floor=floored,
         healthy=healthy,
         degraded=hanging,
         scale=scaled,

@@ -4,6 +4,8 @@ switches the stages flip on them through manage.py."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from bench.config import (
     SANDBOX_THREADS,
     SANDBOX_WORKERS,
 )
-from bench.processes import free_port, gunicorn
+from bench.processes import free_port, gunicorn, stop
 from bench.workspace import Workspace, manage
 
 
@@ -57,23 +59,58 @@ def start(workspace: Workspace) -> Portal:
         SANDBOX_THREADS,
         OUT / "sandbox.log",
     )
-    portal_env = {
-        **workspace.env,
-        "FLG_SANDBOX": "0",
-        "FLG_DOMAIN": f"http://127.0.0.1:{sandbox_port}/sandbox",
-        "FLG_BOOKING_HOSTS": f"127.0.0.1:{sandbox_port}",
-    }
-    if FLG_MAX_CONCURRENT_CALLS:
-        portal_env["FLG_MAX_CONCURRENT_CALLS"] = FLG_MAX_CONCURRENT_CALLS
+    sandbox = f"http://127.0.0.1:{sandbox_port}/sandbox"
     log = OUT / "portal.log"
-    process = gunicorn(workspace.src, portal_env, portal_port, PORTAL_WORKERS, PORTAL_THREADS, log)
+    process = gunicorn(
+        workspace.src,
+        _portal_env(workspace, sandbox),
+        portal_port,
+        PORTAL_WORKERS,
+        PORTAL_THREADS,
+        log,
+    )
     return Portal(
         workspace=workspace,
         url=f"http://127.0.0.1:{portal_port}",
         master=process.pid,
         log=log,
-        sandbox=portal_env["FLG_DOMAIN"],
+        sandbox=sandbox,
     )
+
+
+def _portal_env(workspace: Workspace, sandbox: str) -> dict[str, str]:
+    """The portal's environment, calling the sandbox at `sandbox` as FLG."""
+    env = {
+        **workspace.env,
+        "FLG_SANDBOX": "0",
+        "FLG_DOMAIN": sandbox,
+        "FLG_BOOKING_HOSTS": sandbox.split("/")[2],
+    }
+    if FLG_MAX_CONCURRENT_CALLS:
+        env["FLG_MAX_CONCURRENT_CALLS"] = FLG_MAX_CONCURRENT_CALLS
+    return env
+
+
+@contextmanager
+def floor(portal: Portal) -> Iterator[Portal]:
+    """The portal with the floor's addresses (bench.floor), on a server of its own with the
+    same workers and threads, for as long as the block runs."""
+    port, log = free_port(), OUT / "floor.log"
+    env = _portal_env(portal.workspace, portal.sandbox)
+    env["DJANGO_SETTINGS_MODULE"] = "bench.floor.settings"
+    process = gunicorn(
+        portal.workspace.src, env, port, PORTAL_WORKERS, PORTAL_THREADS, log, "bench.floor.wsgi"
+    )
+    try:
+        yield Portal(
+            workspace=portal.workspace,
+            url=f"http://127.0.0.1:{port}",
+            master=process.pid,
+            log=log,
+            sandbox=portal.sandbox,
+        )
+    finally:
+        stop(process)
 
 
 def sandbox_calls(workspace: Workspace) -> int:

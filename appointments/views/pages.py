@@ -30,16 +30,20 @@ from flg.errors import FlgError
 @require_GET
 @customer_required
 def home(request: HttpRequest, customer: Customer) -> HttpResponse:
+    return render(request, "appointments/home.html", home_context(customer))
+
+
+def home_context(customer: Customer) -> dict[str, Any]:
+    """What home shows: the types the customer may book, and their bookings."""
     types = offered.appointment_types_for_customer(customer=customer)
     upcoming, past = bookings.bookings_home(customer=customer)
-    context = {
+    return {
         "customer": customer,
         "types": types,
         "upcoming": upcoming,
         "past": past,
         "may_book": offered.customer_may_book(customer=customer),
     }
-    return render(request, "appointments/home.html", context)
 
 
 @require_GET
