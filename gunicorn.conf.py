@@ -26,7 +26,11 @@ try:
     threads = gunicorn_threads()
     # Longer than the FLG budget, so a slow FLG answer never gets a worker killed mid-request.
     timeout = env_int("FLG_TIMEOUT", 10, minimum=1) + 20
-    max_requests = env_int("GUNICORN_MAX_REQUESTS", 2000, minimum=0)
+    # A guard against a slow leak, seldom paid: with it off, RSS stayed at 86-87 MB per worker
+    # over 20,000 requests each (`python -m bench.soak`). A replaced worker's kept-alive clients
+    # move to the others while it boots, and stay: one worker then holds more starts than its
+    # FLG places and refuses some while its new sibling idles (docs/performance.md).
+    max_requests = env_int("GUNICORN_MAX_REQUESTS", 20000, minimum=0)
     _log_format = env_log_format("LOG_FORMAT", debug=env_bool("DEBUG", False))
 except ImproperlyConfigured as exc:
     sys.exit(f"Configuration error: {exc}")
