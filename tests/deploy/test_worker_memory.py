@@ -1,0 +1,65 @@
+"""A gunicorn worker whose memory has passed GUNICORN_WORKER_MEMORY_MB is replaced, and no request
+is lost on the way (gunicorn.conf.py's post_request)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.processes import Gunicorn
+
+pytestmark = pytest.mark.subprocess
+
+REPLACED = "Worker's memory reached"
+
+
+def portal(tmp_path: Path, **env: str) -> Gunicorn:
+    return Gunicorn(
+        tmp_path / "gunicorn.log",
+        SECRET_KEY="worker-memory-" + "s" * 50,
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+        FLG_DOMAIN="demo.flg360.co.uk",
+        FLG_API_KEY="worker-memory-key",
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="2",
+        LOG_FORMAT="json",
+        **env,
+    ).wait_ready()
+
+
+def test_a_worker_past_its_memory_is_replaced_while_every_request_is_answered(tmp_path):
+    # Every worker is past 1 MB: each is replaced after the request that finds it so.
+    server = portal(tmp_path, GUNICORN_WORKER_MEMORY_MB="1")
+    try:
+        seen = set(server.workers())
+        statuses = []
+        deadline = time.monotonic() + 20
+        while len(seen) < 3 and time.monotonic() < deadline:
+            statuses.append(requests.get(server.url + "/healthz", timeout=10).status_code)
+            seen.update(server.workers())
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert len(seen) >= 3, log[-3000:]
+    assert set(statuses) == {200}
+    assert REPLACED in log
+    assert "GUNICORN_WORKER_MEMORY_MB is 1" in log
+
+
+def test_a_worker_within_its_memory_serves_on(tmp_path):
+    server = portal(tmp_path)  # the default, 160 MB
+    try:
+        (worker,) = server.workers()
+        for _ in range(30):
+            assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+        assert server.workers() == [worker]
+    finally:
+        server.stop()
+    assert REPLACED not in server.log.read_text()
