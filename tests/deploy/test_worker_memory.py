@@ -3,6 +3,7 @@ is lost on the way (gunicorn.conf.py's post_request)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -49,8 +50,12 @@ def test_a_worker_past_its_memory_is_replaced_while_every_request_is_answered(tm
     log = server.log.read_text()
     assert len(seen) >= 3, log[-3000:]
     assert set(statuses) == {200}
-    assert REPLACED in log
     assert "GUNICORN_WORKER_MEMORY_MB is 1" in log
+    # Replaced after a request or two each: the operator is told the limit is too low.
+    lines = [json.loads(line) for line in log.splitlines() if REPLACED in line]
+    assert lines
+    assert {line["level"] for line in lines} == {"WARNING"}
+    assert "raise GUNICORN_WORKER_MEMORY_MB" in lines[0]["message"]
 
 
 def test_a_worker_within_its_memory_serves_on(tmp_path):
