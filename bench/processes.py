@@ -87,12 +87,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop one server this run started, before the run ends."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+    _reap(process)
     _servers.remove(process)
 
 
@@ -106,14 +101,19 @@ def stop_everything() -> None:
         except ProcessLookupError:
             continue
     for process in _loaders + _servers:
+        _reap(process)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a process asked to stop; kill its group (or it alone) after 15 s."""
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                process.kill()
-            process.wait(timeout=5)
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait(timeout=5)
 
 
 def exit_on_signal(signum: int, frame: FrameType | None) -> None:

@@ -58,6 +58,24 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def production_env(tmp: Path, name: str, **overrides: str) -> dict[str, str]:
+    """Production settings for a portal a test serves under gunicorn: DEBUG off, SQLite and
+    static files in `tmp`, one worker of two threads, JSON logs."""
+    return {
+        "SECRET_KEY": f"{name}-" + "s" * 50,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp / "static"),
+        "FLG_DOMAIN": "demo.flg360.co.uk",
+        "FLG_API_KEY": f"{name}-key",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "2",
+        "LOG_FORMAT": "json",
+        **overrides,
+    }
+
+
 def manage(*args: str, timeout: int | str = 60, **env: str) -> subprocess.CompletedProcess[str]:
     # (`timeout` may arrive as text, since callers pass the environment as **dict[str, str].)
     return subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import Gunicorn
+from tests.processes import Gunicorn, production_env
 
 pytestmark = pytest.mark.subprocess
 
@@ -18,20 +18,8 @@ REPLACED = "Worker's memory reached"
 
 
 def portal(tmp_path: Path, **env: str) -> Gunicorn:
-    return Gunicorn(
-        tmp_path / "gunicorn.log",
-        SECRET_KEY="worker-memory-" + "s" * 50,
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        STATIC_ROOT=str(tmp_path / "static"),
-        FLG_DOMAIN="demo.flg360.co.uk",
-        FLG_API_KEY="worker-memory-key",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="2",
-        LOG_FORMAT="json",
-        **env,
-    ).wait_ready()
+    settings = production_env(tmp_path, "worker-memory", **env)
+    return Gunicorn(tmp_path / "gunicorn.log", **settings).wait_ready()
 
 
 def test_a_worker_past_its_memory_is_replaced_while_every_request_is_answered(tmp_path):

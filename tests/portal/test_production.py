@@ -18,7 +18,7 @@ from django.test import override_settings
 from appointments import services
 from bookingportal.logging import JsonFormatter, RequestIdFilter
 from flg import sessions
-from tests.processes import BIN, ROOT, clean_env, manage
+from tests.processes import BIN, ROOT, clean_env, manage, production_env
 
 
 def free_port() -> int:
@@ -31,20 +31,12 @@ def free_port() -> int:
 def gunicorn_portal(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
-    env = dict(
-        SECRET_KEY="gunicorn-test-" + "s" * 50,
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
-        STATIC_ROOT=str(tmp / "static"),
-        FLG_DOMAIN="demo.flg360.co.uk",
-        FLG_API_KEY="production-key",
+    env = production_env(
+        tmp,
+        "gunicorn-test",
         TRUSTED_PROXIES="127.0.0.1",
         CSRF_COOKIE_SECURE="1",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="2",
         GUNICORN_BIND=f"127.0.0.1:{port}",
-        LOG_FORMAT="json",
     )
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
         done = manage(*command, timeout=120, **env)
