@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -82,6 +83,102 @@ def _outbox_sends_at_once(request, settings, monkeypatch):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     monkeypatch.setattr(outbox, "on_commit", lambda callback: callback())
+
+
+class LiveServerDoor:
+    """The live server's application behind a door that counts the requests inside it.
+
+    On SQLite the live server's threads share the test's one database in memory, its very
+    connection. A page that is still loading when its test ends (a frame, a refresh) would
+    then be served while the test's database is flushed: the flush fails, and the next test
+    starts on the last one's rows. At each test's end, before its fixtures are undone, the door
+    closes (a later request is answered 503 without touching the database) and waits for the
+    requests inside to finish.
+    """
+
+    WAIT = 10  # seconds; a request here takes milliseconds
+    installed: LiveServerDoor | None = None  # the one live server's, once a test has used it
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.inside = 0
+        self.is_open = True
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            if not self.is_open:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"The test that used this server has ended.\n"]
+            self.inside += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._leave()
+            raise
+        return _Counted(result, self._leave)
+
+    def _leave(self) -> None:
+        with self.changed:
+            self.inside -= 1
+            self.changed.notify_all()
+
+    def open(self) -> None:
+        with self.changed:
+            self.is_open = True
+
+    def close(self) -> None:
+        """Turn new requests away, and wait for the ones inside to be answered."""
+        with self.changed:
+            self.is_open = False
+            if not self.changed.wait_for(lambda: self.inside == 0, timeout=self.WAIT):
+                raise AssertionError(
+                    f"{self.inside} request(s) still in the live server {self.WAIT} s after "
+                    "the test ended"
+                )
+
+
+class _Counted:
+    """A response's body that leaves the door when the server closes it, sent or not."""
+
+    def __init__(self, result, leave) -> None:
+        self.result = result
+        self.leave = leave
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.leave()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_door(request):
+    """Open the live server's door for each test that uses it; pytest_runtest_teardown shuts it."""
+    if "live_server" not in request.fixturenames:
+        return
+    httpd = request.getfixturevalue("live_server").thread.httpd
+    door = httpd.get_app()
+    if not isinstance(door, LiveServerDoor):
+        door = LiveServerDoor(door)
+        httpd.set_app(door)
+    LiveServerDoor.installed = door
+    door.open()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # Before any fixture is undone: a request still inside finishes in its test's world (its
+    # settings, its database), and one that comes later touches neither.
+    door = LiveServerDoor.installed
+    if door is not None and door.is_open:
+        door.close()
+    yield
 
 
 @pytest.fixture
