@@ -24,6 +24,18 @@ def flg_ready(sandbox, type_for_all, type_for_homeowners, inactive_type):
     return sandbox
 
 
+@pytest.fixture
+def command_line(settings):
+    """`manage.py flg_check` as a shell runs it, less the second logging set-up.
+
+    ManagementUtility runs django.setup() again, and its logging set-up would make new handlers
+    on capsys's stream, which closes with the test: every later line on them (the live
+    server's, in later tests) would fail with "--- Logging error ---".
+    """
+    settings.LOGGING_CONFIG = None
+    return lambda: ManagementUtility(["manage.py", "flg_check"]).execute()
+
+
 def flg_check(*args: str) -> str:
     out = io.StringIO()
     call_command("flg_check", *args, stdout=out)
@@ -70,8 +82,8 @@ def test_it_lists_the_active_types_with_their_lead_groups(flg_ready):
     assert "Winter check" not in out
 
 
-def test_it_exits_zero_from_the_command_line(flg_ready, capsys):
-    ManagementUtility(["manage.py", "flg_check"]).execute()
+def test_it_exits_zero_from_the_command_line(flg_ready, command_line, capsys):
+    command_line()
     assert "OK:" in capsys.readouterr().out
 
 
@@ -108,10 +120,12 @@ def test_it_explains_a_host_where_nothing_listens(settings, db):
     assert settings.FLG_API_KEY not in text
 
 
-def test_it_exits_non_zero_from_the_command_line_when_it_fails(settings, db, capsys):
+def test_it_exits_non_zero_from_the_command_line_when_it_fails(
+    settings, db, command_line, capsys
+):
     settings.FLG_BASE_URL = f"http://127.0.0.1:{closed_port()}"
     with pytest.raises(SystemExit) as exit_:
-        ManagementUtility(["manage.py", "flg_check"]).execute()
+        command_line()
     assert exit_.value.code == 1
     captured = capsys.readouterr()
     assert "could not be reached" in captured.err
