@@ -120,9 +120,7 @@ def test_it_explains_a_host_where_nothing_listens(settings, db):
     assert settings.FLG_API_KEY not in text
 
 
-def test_it_exits_non_zero_from_the_command_line_when_it_fails(
-    settings, db, command_line, capsys
-):
+def test_it_exits_non_zero_from_the_command_line_when_it_fails(settings, db, command_line, capsys):
     settings.FLG_BASE_URL = f"http://127.0.0.1:{closed_port()}"
     with pytest.raises(SystemExit) as exit_:
         command_line()
