@@ -127,15 +127,12 @@ class LiveServerDoor:
         with self.changed:
             self.is_open = True
 
-    def close(self) -> None:
-        """Turn new requests away, and wait for the ones inside to be answered."""
+    def close(self) -> int:
+        """Turn new requests away, and wait for the ones inside: how many are still there."""
         with self.changed:
             self.is_open = False
-            if not self.changed.wait_for(lambda: self.inside == 0, timeout=self.WAIT):
-                raise AssertionError(
-                    f"{self.inside} request(s) still in the live server {self.WAIT} s after "
-                    "the test ended"
-                )
+            self.changed.wait_for(lambda: self.inside == 0, timeout=self.WAIT)
+            return self.inside
 
 
 class _Counted:
@@ -171,14 +168,19 @@ def _live_server_door(request):
     door.open()
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     # Before any fixture is undone: a request still inside finishes in its test's world (its
     # settings, its database), and one that comes later touches neither.
     door = LiveServerDoor.installed
-    if door is not None and door.is_open:
-        door.close()
-    yield
+    stuck = door.close() if door is not None and door.is_open else 0
+    result = yield  # the fixtures are undone whatever happened, so the next test starts clean
+    if stuck:
+        raise AssertionError(
+            f"{stuck} request(s) still in the live server {LiveServerDoor.WAIT} s after the "
+            "test ended: cut a longer sandbox hang short before the test ends"
+        )
+    return result
 
 
 @pytest.fixture
