@@ -17,6 +17,16 @@ from django.core.exceptions import ImproperlyConfigured
 from tests.processes import ROOT, clean_env
 
 
+def csrf_token(browser, url: str) -> str:
+    """The CSRF token of the form on the page at `url`, fetched over HTTP with `browser`
+    (a requests.Session holding the cookies)."""
+    found = re.search(
+        r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(url, timeout=10).text
+    )
+    assert found is not None, f"no form with a CSRF token at {url}"
+    return found[1]
+
+
 def csp_of(response) -> dict[str, list[str]]:
     """The Content-Security-Policy as {directive: [sources]}."""
     policy = {}

@@ -9,7 +9,6 @@ finds it answered as it would have been had the test gone on, and nothing left b
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -18,6 +17,7 @@ import requests
 from django.test import Client
 
 from appointments.models import AppointmentSession
+from tests.helpers import csrf_token
 
 FLG_LATENCY_MS = 700
 
@@ -30,10 +30,7 @@ def start_booking_in_the_background(live_server, customer) -> threading.Thread:
     client.force_login(customer.user)
     browser = requests.Session()
     browser.cookies.set("sessionid", client.cookies["sessionid"].value)
-    book_page = browser.get(live_server.url + "/book/initial-consultation/", timeout=5)
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', book_page.text)
-    assert found, "the Book form has no CSRF token"
-    token = found[1]
+    token = csrf_token(browser, live_server.url + "/book/initial-consultation/")
 
     def press_book():
         answer = browser.post(

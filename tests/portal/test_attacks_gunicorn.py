@@ -11,12 +11,12 @@ can hold (9). One server, one SQLite file, DEBUG off, JSON logs.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import requests
 
 from tests.flg.test_webhooks import FLG_LEAD
+from tests.helpers import csrf_token
 from tests.processes import Gunicorn, free_port, manage
 
 pytestmark = pytest.mark.subprocess
@@ -83,12 +83,6 @@ def shell(portal: Gunicorn, code: str) -> str:
     done = manage("shell", "-c", code, timeout=60, **portal.env)  # type: ignore[attr-defined]
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-
-
-def csrf_token(browser: requests.Session, url: str) -> str:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(url).text)
-    assert found is not None
-    return found[1]
 
 
 def sign_in(portal: Gunicorn, browser: requests.Session, email: str, password: str) -> int:
