@@ -33,14 +33,16 @@ def start_booking_in_the_background(live_server, customer) -> threading.Thread:
     token = csrf_token(browser, live_server.url + "/book/initial-consultation/")
 
     def press_book():
-        answer = browser.post(
-            live_server.url + "/book/initial-consultation/",
-            data={"csrfmiddlewaretoken": token},
-            headers={"Referer": live_server.url + "/"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        left_running["answer"] = answer
+        # Hung up after: a kept-alive connection would hold a live-server thread to the end of
+        # the process, which may then die with it.
+        with browser:
+            left_running["answer"] = browser.post(
+                live_server.url + "/book/initial-consultation/",
+                data={"csrfmiddlewaretoken": token},
+                headers={"Referer": live_server.url + "/"},
+                allow_redirects=False,
+                timeout=10,
+            )
 
     thread = threading.Thread(target=press_book, daemon=True)
     thread.start()
