@@ -7,7 +7,9 @@ per-customer lock, so double clicks, several tabs and several workers make one F
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import math
 import time
 import uuid
 from typing import Any
@@ -32,6 +34,8 @@ from precompiled import Precompiled
 
 REUSE_WINDOW = dt.timedelta(seconds=30)
 SESSION_RATE_WINDOW = 60
+# The sliding minute is counted in steps this long (seconds; a divisor of the window).
+RATE_STEP = 10
 
 
 class SessionLimitReached(Exception):
@@ -64,16 +68,45 @@ def seconds_remaining(session: AppointmentSession, *, now: dt.datetime | None = 
 
 
 def _take_rate_slot(customer: Customer) -> None:
-    window = int(time.time() // SESSION_RATE_WINDOW)
-    key = f"session-rate:{customer.pk}:{window}"
+    """Count a new session against the customer's limit, or refuse it.
+
+    The limit holds over a sliding minute, counted in RATE_STEP buckets: a start is refused
+    when the minute's buckets (this one and the five before) hold the limit already. So no
+    50 s ever hold more than the limit, a start a minute old never counts, and the turn of a
+    minute does not open a second allowance (a fixed window let ten starts at 12:00:59 and ten
+    at 12:01:00 through). A refused start counts for nothing: pressing again while refused
+    does not push the wait further out.
+    """
+    now = time.time()
+    step = int(now // RATE_STEP)
+    steps = SESSION_RATE_WINDOW // RATE_STEP
+    keys = {step - back: f"session-rate:{customer.pk}:{step - back}" for back in range(steps)}
     try:
-        # A customer's first start in the window makes the count (one round trip to the cache).
-        count = 1 if cache.add(key, 1, SESSION_RATE_WINDOW * 2) else cache.incr(key)
+        earlier = cache.get_many([keys[s] for s in keys if s != step])
+        counts = {s: int(earlier.get(keys[s]) or 0) for s in keys if s != step}
+        # The customer's first start in this step makes its count (one round trip).
+        if cache.add(keys[step], 1, SESSION_RATE_WINDOW + RATE_STEP):
+            counts[step] = 1
+        else:
+            counts[step] = cache.incr(keys[step])
+        if sum(counts.values()) <= settings.BOOKING_SESSIONS_PER_MINUTE:
+            return
     except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
         return
-    if count > settings.BOOKING_SESSIONS_PER_MINUTE:
-        retry_after = SESSION_RATE_WINDOW - int(time.time() % SESSION_RATE_WINDOW)
-        raise SessionLimitReached(retry_after=max(1, retry_after))
+    with contextlib.suppress(Exception):  # else the refused start counts: a longer wait
+        cache.decr(keys[step])
+    raise SessionLimitReached(retry_after=_rate_wait(counts, now))
+
+
+def _rate_wait(counts: dict[int, int], now: float) -> int:
+    """Whole seconds until one more start fits, as the oldest steps leave the minute."""
+    held = sum(counts.values()) - 1  # without the start just refused
+    for step in sorted(counts):
+        held -= counts[step]
+        if held < settings.BOOKING_SESSIONS_PER_MINUTE:
+            # A step leaves the sliding minute when the minute since its start is over.
+            return max(1, math.ceil(step * RATE_STEP + SESSION_RATE_WINDOW - now))
+    return SESSION_RATE_WINDOW  # not reached: the loop empties the minute
 
 
 # --- Use-cases -------------------------------------------------------------------------------

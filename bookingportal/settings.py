@@ -251,7 +251,7 @@ BOOKING_REFRESH_MARGIN = env_int("BOOKING_REFRESH_MARGIN", 60, minimum=0)
 # Automatic refreshes a booking page makes with no sign of the customer before it closes the
 # booking screen and waits for them: a forgotten tab cannot create FLG sessions forever.
 BOOKING_IDLE_REFRESHES = env_int("BOOKING_IDLE_REFRESHES", 2, minimum=0)
-# New booking sessions one customer may create per minute (an abuse guard, shared by workers
+# New booking sessions one customer may create in any minute (an abuse guard, shared by workers
 # through the cache).
 BOOKING_SESSIONS_PER_MINUTE = env_int("BOOKING_SESSIONS_PER_MINUTE", 10, minimum=1)
 

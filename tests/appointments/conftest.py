@@ -3,12 +3,8 @@ in, a user with no customer record) and FLG posting to the lead webhook."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-import time_machine
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from flg import transport
 from tests.appointments.lead_webhook import TOKEN, Webhook
@@ -45,15 +41,6 @@ def unlinked_client(client, db):
     user = get_user_model().objects.create_user("sam", "sam@example.com", "pw-not-used")
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def one_rate_window():
-    """Start at the top of a minute, so the per-minute session limit's window cannot roll over
-    in the middle of a test."""
-    top = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-    with time_machine.travel(top):
-        yield
 
 
 @pytest.fixture

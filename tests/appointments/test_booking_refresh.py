@@ -130,9 +130,7 @@ def test_a_failed_refresh_says_why_as_json(flg_ready, signed_in, mode, status, e
     assert flg_ready.calls() == 1 + calls
 
 
-def test_refresh_past_the_session_limit_is_a_json_429(
-    flg_ready, signed_in, settings, one_rate_window
-):
+def test_refresh_past_the_session_limit_is_a_json_429(flg_ready, signed_in, settings):
     settings.BOOKING_SESSIONS_PER_MINUTE = 1
     url = session_url(start(signed_in))
     response = signed_in.post(url + "refresh/")
@@ -237,7 +235,7 @@ def test_a_configuration_problem_gets_an_error_page_without_retry(
     assert flg_ready.calls() == calls
 
 
-def test_too_many_new_sessions_get_a_friendly_429(flg_ready, signed_in, one_rate_window):
+def test_too_many_new_sessions_get_a_friendly_429(flg_ready, signed_in):
     for _ in range(10):
         session_url(start(signed_in, start_over="1"))
     response = start(signed_in, start_over="1")

@@ -333,9 +333,7 @@ def test_a_due_page_whose_refresh_fails_offers_to_try_again(flg_ready, signed_in
     assert flg_ready.calls() == 2
 
 
-def test_a_due_page_past_the_session_limit_is_a_429(
-    flg_ready, signed_in, settings, one_rate_window
-):
+def test_a_due_page_past_the_session_limit_is_a_429(flg_ready, signed_in, settings):
     settings.BOOKING_SESSIONS_PER_MINUTE = 1
     settings.FLG_SANDBOX_SESSION_TTL = 30  # born due, so the page must ask for another
     url = session_url(start(signed_in))

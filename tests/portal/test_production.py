@@ -175,8 +175,9 @@ def test_the_session_limit_is_shared_through_redis(settings, customer):
             for _ in range(settings.BOOKING_SESSIONS_PER_MINUTE):
                 services._take_rate_slot(customer)
             # Another worker sees the same count: it lives in Redis, not in this process.
+            # (One count per ten seconds: the loop may have crossed from one into the next.)
             counts = [int(raw.get(key)) for key in raw.keys(f"{prefix}:*session-rate*")]
-            assert counts == [settings.BOOKING_SESSIONS_PER_MINUTE]
+            assert sum(counts) == settings.BOOKING_SESSIONS_PER_MINUTE
             with pytest.raises(services.SessionLimitReached):
                 services._take_rate_slot(customer)
     finally:
