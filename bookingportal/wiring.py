@@ -122,6 +122,10 @@ def database_entry(
         options.setdefault("timeout", 20)
         # Write-ahead logging: readers never block the writer (the sandbox shares the file).
         options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
+        # A transaction takes the write lock when it begins, waiting for it as above. One
+        # that began by reading and then wrote after another process's commit failed at once
+        # with "database is locked", whatever the timeout (the worker lost a bulk run so).
+        options.setdefault("transaction_mode", "IMMEDIATE")
     return config
 
 

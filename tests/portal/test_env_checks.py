@@ -152,7 +152,11 @@ def test_a_database_entry_gets_the_portals_connection_options():
     assert wiring.cache_is_shared({"BACKEND": "bookingportal.cache.TolerantRedisCache"})
     assert not wiring.cache_is_shared({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
     sqlite = wiring.database_entry(env.parse_database_url("X", "sqlite:////tmp/x.sqlite3"))
-    assert sqlite["OPTIONS"] == {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    assert sqlite["OPTIONS"] == {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
 
 
 def test_a_redis_cache_is_the_one_that_survives_redis_down():
