@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tasks import task_backends
@@ -31,6 +31,8 @@ logger = logging.getLogger("outbox")
 # Sign-in links and resets go before a run of 35,000 invitations.
 URGENT, NORMAL, BULK = 10, 0, -10
 BATCH_SIZE = 2000
+# Tries of a bulk run's expansion the database refused, before its task fails for good.
+EXPAND_ATTEMPTS = 8
 ANALYZE_AFTER = 1000
 
 
@@ -98,8 +100,14 @@ def emails_queue(*, kind: str, user_ids: Iterable[int], batch: str, priority: in
     return len(ids)
 
 
-def emails_expand(*, kind: str, user_ids: list[int], batch: str, priority: int) -> int:
-    """In the worker: a record and a send task for each active user of a bulk run."""
+def emails_expand(
+    *, kind: str, user_ids: list[int], batch: str, priority: int, attempt: int = 1
+) -> int:
+    """In the worker: a record and a send task for each active user of a bulk run.
+
+    A transaction the database refused (a lock, a deadlock) leaves the run queued for another
+    try, never lost: a failed task is not run again, and nothing else would remember the run.
+    """
     from outbox import tasks
 
     users = (
@@ -110,15 +118,35 @@ def emails_expand(*, kind: str, user_ids: list[int], batch: str, priority: int) 
         .values_list("pk", "email")
         .order_by("pk")
     )
-    with transaction.atomic():
-        created = EmailRecord.objects.bulk_create(
-            [
-                EmailRecord(kind=kind, user_id=pk, recipient=kinds.masked_email(email), batch=batch)
-                for pk, email in users
-            ],
-            batch_size=BATCH_SIZE,
+    try:
+        with transaction.atomic():
+            created = EmailRecord.objects.bulk_create(
+                [
+                    EmailRecord(
+                        kind=kind, user_id=pk, recipient=kinds.masked_email(email), batch=batch
+                    )
+                    for pk, email in users
+                ],
+                batch_size=BATCH_SIZE,
+            )
+            tasks.email_send_many([record.pk for record in created], priority=priority)
+    except OperationalError as exc:
+        if attempt >= EXPAND_ATTEMPTS:
+            raise
+        when = timezone.now() + retry_delay(attempt=attempt)
+        tasks.emails_expand.using(priority=priority, run_after=when).enqueue(
+            kind, user_ids, batch, priority, attempt=attempt + 1
         )
-        tasks.email_send_many([record.pk for record in created], priority=priority)
+        logger.warning(
+            "Bulk run %s: %d %s email(s) not queued (attempt %d), trying again at %s: %s",
+            batch,
+            len(user_ids),
+            kind,
+            attempt,
+            when.isoformat(timespec="seconds"),
+            kinds.error_text(exc),
+        )
+        return 0
     if connection.vendor == "postgresql" and len(created) >= ANALYZE_AFTER:
         # Thousands of new rows: without fresh statistics the planner sorts the whole queue
         # for every task taken (70 ms instead of 0.1) until autovacuum gets to it.

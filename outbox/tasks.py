@@ -17,11 +17,15 @@ def email_send(record_id: int) -> str:
 
 
 @task()
-def emails_expand(kind: str, user_ids: list[int], batch: str, priority: int) -> int:
+def emails_expand(
+    kind: str, user_ids: list[int], batch: str, priority: int, attempt: int = 1
+) -> int:
     """Turn a bulk run's user ids into email records and send tasks."""
     from outbox import services
 
-    return services.emails_expand(kind=kind, user_ids=user_ids, batch=batch, priority=priority)
+    return services.emails_expand(
+        kind=kind, user_ids=user_ids, batch=batch, priority=priority, attempt=attempt
+    )
 
 
 @task()

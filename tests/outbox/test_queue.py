@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from unittest import mock
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -226,3 +227,36 @@ def test_the_notice_of_a_changed_address_goes_to_the_old_one_and_is_then_forgott
     assert "sign-in email address has changed" in notice.subject
     record.refresh_from_db()
     assert (record.status, record.address) == ("sent", "")
+
+
+def test_a_bulk_run_the_database_refused_is_tried_again_not_lost(
+    staff, db, django_capture_on_commit_callbacks, caplog
+):
+    from tests.conftest import make_customer
+
+    customers = [make_customer(f"c{n}@example.com", str(600 + n), None) for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(
+            "/admin/appointments/customer/",
+            {"action": "send_invitations", "_selected_action": [c.pk for c in customers]},
+        )
+    real_bulk_create = EmailRecord.objects.bulk_create
+    refusals = []
+
+    def refused_once(*args, **kwargs):
+        if not refusals:
+            refusals.append(1)
+            raise OperationalError("database is locked")
+        return real_bulk_create(*args, **kwargs)
+
+    with mock.patch.object(EmailRecord.objects, "bulk_create", refused_once):
+        drain()
+        # Nothing made, nothing sent, and the run waits for its next try.
+        assert (EmailRecord.objects.count(), len(mail.outbox)) == (0, 0)
+        retry = DBTaskResult.objects.get(status="READY")
+        assert retry.args_kwargs["kwargs"] == {"attempt": 2}
+        assert "not queued (attempt 1)" in caplog.text and "@example.com" not in caplog.text
+        with time_machine.travel(retry.run_after + dt.timedelta(seconds=1), tick=False):
+            drain()
+    assert sorted(m.to[0] for m in mail.outbox) == [f"c{n}@example.com" for n in range(3)]
+    assert EmailRecord.objects.filter(status="sent").count() == 3
