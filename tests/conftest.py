@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import threading
 import uuid
 
@@ -92,18 +94,34 @@ class LiveServerDoor:
     connection. A page that is still loading when its test ends (a frame, a refresh) would
     then be served while the test's database is flushed: the flush fails, and the next test
     starts on the last one's rows. At each test's end, before its fixtures are undone, the door
-    closes (a later request is answered 503 without touching the database) and waits for the
-    requests inside to finish.
+    closes (a later request is answered 503 without touching the database), waits for the
+    requests inside to finish, then hangs up on the connections kept alive, so that no server
+    thread outlives the test either.
     """
 
     WAIT = 10  # seconds; a request here takes milliseconds
     installed: LiveServerDoor | None = None  # the one live server's, once a test has used it
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, httpd) -> None:
+        self.app = httpd.get_app()
         self.inside = 0
         self.is_open = True
         self.changed = threading.Condition()
+        # The connections the server's threads are serving, idle kept-alive ones included.
+        self.connections: set[socket.socket] = set()
+        serve = httpd.finish_request
+
+        def finish_request(connection, client_address):
+            with self.changed:
+                self.connections.add(connection)
+            try:
+                serve(connection, client_address)
+            finally:
+                with self.changed:
+                    self.connections.discard(connection)
+
+        httpd.finish_request = finish_request
+        httpd.set_app(self)
 
     def __call__(self, environ, start_response):
         with self.changed:
@@ -132,6 +150,13 @@ class LiveServerDoor:
         with self.changed:
             self.is_open = False
             self.changed.wait_for(lambda: self.inside == 0, timeout=self.WAIT)
+            if self.inside == 0:
+                # Hang up on the kept-alive connections, idle now: a server thread waiting on
+                # a client past its test lived to the end of the process and died with a
+                # traceback there (the portal's own pool to the sandbox kept one such).
+                for connection in self.connections:
+                    with contextlib.suppress(OSError):
+                        connection.shutdown(socket.SHUT_RDWR)
             return self.inside
 
 
@@ -162,8 +187,7 @@ def _live_server_door(request):
     httpd = request.getfixturevalue("live_server").thread.httpd
     door = httpd.get_app()
     if not isinstance(door, LiveServerDoor):
-        door = LiveServerDoor(door)
-        httpd.set_app(door)
+        door = LiveServerDoor(httpd)
     LiveServerDoor.installed = door
     door.open()
 

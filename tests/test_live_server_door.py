@@ -4,7 +4,8 @@ A page still loading as its test ends, such as a frame or a refresh, once failed
 the live server shares the test's database connection, the database was flushed under the
 request, and the next test began on the last one's rows. These two tests run in this order,
 in one process (`--dist loadfile`): the first ends with a booking half-started, the second
-finds it answered as it would have been had the test gone on, and nothing left behind.
+finds it answered as it would have been had the test gone on, and nothing left behind: no row,
+and no server thread waiting on a connection the first kept alive.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ def start_booking_in_the_background(live_server, customer) -> threading.Thread:
     token = csrf_token(browser, live_server.url + "/book/initial-consultation/")
 
     def press_book():
-        # Hung up after: a kept-alive connection would hold a live-server thread to the end of
-        # the process, which may then die with it.
         with browser:
             left_running["answer"] = browser.post(
                 live_server.url + "/book/initial-consultation/",
@@ -72,3 +71,13 @@ def test_the_next_test_finds_it_answered_and_nothing_left_behind(live_server, sa
     # The sandbox fixture made its keys afresh (the flush had emptied the table), and the
     # booking the first test started was written before the flush, not after.
     assert AppointmentSession.objects.count() == 0
+    # The connections the first test's requests left open (the press's, and the portal's own
+    # to the sandbox) were hung up when it ended: no server thread waits on them.
+    deadline = time.monotonic() + 5
+    while serving() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert serving() == []
+
+
+def serving() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.endswith("(process_request_thread)")]
