@@ -12,6 +12,9 @@ from tests.conftest import PASSWORD, staff_sign_in
 
 START_URL = "/book/initial-consultation/"
 LIMIT_S = 2.0
+# Faster than one look at a stalled Redis (bookingportal.cache.SOCKET_TIMEOUT, 0.25 s), with
+# room for a loaded machine: a request this quick cannot have waited on the cache.
+UNTOUCHED_S = 0.2
 
 
 @pytest.fixture
@@ -176,13 +179,13 @@ def test_healthz_and_pages_without_the_session_never_touch_the_cache(redis_cache
     # The access log line must not load a signed-in customer's session just to name them.
     response, took = timed(customer_client.get, "/favicon.ico")
     assert response.status_code == 301
-    assert took < 0.1
+    assert took < UNTOUCHED_S
     redis_cache.start()
     redis_cache.stall()
     try:
         for _ in range(5):
             response, took = timed(customer_client.get, "/healthz")
             assert response.status_code == 200
-            assert took < 0.1
+            assert took < UNTOUCHED_S
     finally:
         redis_cache.resume()
