@@ -80,21 +80,19 @@ def _take_rate_slot(customer: Customer) -> None:
     now = time.time()
     step = int(now // RATE_STEP)
     steps = SESSION_RATE_WINDOW // RATE_STEP
-    keys = {step - back: f"session-rate:{customer.pk}:{step - back}" for back in range(steps)}
+    earlier = {s: f"session-rate:{customer.pk}:{s}" for s in range(step - steps + 1, step)}
+    key = f"session-rate:{customer.pk}:{step}"
     try:
-        earlier = cache.get_many([keys[s] for s in keys if s != step])
-        counts = {s: int(earlier.get(keys[s]) or 0) for s in keys if s != step}
+        found = cache.get_many(list(earlier.values()))
+        counts = {s: int(found.get(k) or 0) for s, k in earlier.items()}
         # The customer's first start in this step makes its count (one round trip).
-        if cache.add(keys[step], 1, SESSION_RATE_WINDOW + RATE_STEP):
-            counts[step] = 1
-        else:
-            counts[step] = cache.incr(keys[step])
+        counts[step] = 1 if cache.add(key, 1, SESSION_RATE_WINDOW + RATE_STEP) else cache.incr(key)
         if sum(counts.values()) <= settings.BOOKING_SESSIONS_PER_MINUTE:
             return
     except Exception:  # a cache outage must not stop bookings; the limit is a courtesy
         return
     with contextlib.suppress(Exception):  # else the refused start counts: a longer wait
-        cache.decr(keys[step])
+        cache.decr(key)
     raise SessionLimitReached(retry_after=_rate_wait(counts, now))
 
 
